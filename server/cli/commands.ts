@@ -1,0 +1,7 @@
+import type { Command } from './command.ts';
+
+// Loaded lazily so that `crawlswarm tokenize` does not pay for sharp, onnxruntime or PGlite.
+// Add one line per subcommand; the order is the order of `crawlswarm --help`.
+export const commands: Record<string, () => Promise<{ command: Command }>> = {
+  serve: () => import('./commands/serve.ts'),
+};
