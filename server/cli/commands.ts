@@ -4,4 +4,5 @@ import type { Command } from './command.ts';
 // Add one line per subcommand; the order is the order of `crawlswarm --help`.
 export const commands: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
+  probe: () => import('./commands/probe.ts'),
 };
