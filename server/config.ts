@@ -1,0 +1,48 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+/** Everything the coordinator can be told, from flags and environment (see README, "Configuration"). */
+export interface CoordinatorConfig {
+  port: number;
+  host: string;
+  /** PGlite's files live under `<dataDir>/pglite` when no databaseUrl is given. */
+  dataDir: string;
+  databaseUrl: string | null;
+  /** A lease lasts this long after the claim or the last heartbeat. */
+  leaseMs: number;
+  /** Clients are told to heartbeat this often; a few missed heartbeats let the lease lapse. */
+  heartbeatMs: number;
+  /** How often the transitioner looks for expired leases. */
+  transitionerIntervalMs: number;
+  /** Default failure cap for new jobs. */
+  maxFailures: number;
+  /** Identifies this process among coordinators sharing one database. */
+  coordinatorId: string;
+  /** Serve the built volunteer page from here when it exists. */
+  clientDir: string | null;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'`);
+  return n;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<CoordinatorConfig> = {}): CoordinatorConfig {
+  const heartbeatMs = intEnv(env, 'HEARTBEAT_SECONDS', 15) * 1000;
+  return {
+    port: intEnv(env, 'PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    dataDir: env.DATA_DIR || './data',
+    databaseUrl: env.DATABASE_URL || null,
+    leaseMs: intEnv(env, 'LEASE_SECONDS', 60) * 1000,
+    heartbeatMs,
+    transitionerIntervalMs: intEnv(env, 'TRANSITIONER_INTERVAL_SECONDS', 5) * 1000,
+    maxFailures: intEnv(env, 'MAX_FAILURES', 5),
+    coordinatorId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    clientDir: null,
+    ...overrides,
+  };
+}

@@ -1,0 +1,68 @@
+// The only place that wires the roles together: database, HTTP, socket.io scheduler, transitioner.
+import { createServer, type Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import type { CoordinatorConfig } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { systemClock, type Clock, type Deps } from './deps.ts';
+import { createApp } from './http/app.ts';
+import type { Logger } from './log.ts';
+import { installAuth } from './scheduler/auth.ts';
+import { registerHelloHandlers } from './scheduler/helloHandlers.ts';
+import { registerJobHandlers } from './scheduler/jobHandlers.ts';
+import type { CoordinatorServer } from './scheduler/types.ts';
+import { startTransitioner } from './transitioner.ts';
+
+export interface Coordinator {
+  deps: Deps;
+  io: CoordinatorServer;
+  http: HttpServer;
+  url: string;
+  /** Tells idle clients of this coordinator to ask for jobs again. */
+  announceJobs(kinds: string[]): void;
+  close(): Promise<void>;
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  opts: { log: Logger; clock?: Clock; db?: Database; transitioner?: boolean },
+): Promise<Coordinator> {
+  const db = opts.db ?? (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: join(config.dataDir, 'pglite') }));
+  const deps: Deps = { db, clock: opts.clock ?? systemClock, log: opts.log, config };
+  const http = createServer(createApp(deps));
+  const io: CoordinatorServer = new Server(http, {
+    // URL-job results carry embeddings; keep well above their size but bounded.
+    maxHttpBufferSize: 16 * 1024 * 1024,
+    pingInterval: 10_000,
+    pingTimeout: 10_000,
+  });
+  installAuth(io, deps);
+  io.on('connection', (socket) => {
+    registerHelloHandlers(socket, deps);
+    registerJobHandlers(socket, deps);
+  });
+  const transitioner = opts.transitioner === false ? null : startTransitioner(deps);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const addr = http.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
+  opts.log.info('coordinator listening', { url: `http://${host}:${addr.port}`, database: db.kind, coordinator: config.coordinatorId });
+  return {
+    deps,
+    io,
+    http,
+    url: `http://${host}:${addr.port}`,
+    announceJobs(kinds) {
+      io.emit('job:available', { kinds });
+    },
+    async close() {
+      await transitioner?.stop();
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      if (!opts.db) await db.close();
+    },
+  };
+}

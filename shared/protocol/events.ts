@@ -1,0 +1,28 @@
+// The socket.io event maps, built once from the zod schemas. The coordinator uses them as
+// Server<ClientToServerEvents, ServerToClientEvents>; the page and the agent as Socket<ServerToClientEvents,
+// ClientToServerEvents>. Types are not validation: every handler safeParses its input.
+import type { z } from 'zod';
+import type { Bye, ByeAck, Hello, HelloAck } from './hello.ts';
+import type {
+  Complete, CompleteAck, Fail, FailAck, Heartbeat, HeartbeatAck, JobAvailable, JobRequest, JobRequestAck,
+  Release, ReleaseAck,
+} from './job.ts';
+
+type Ask<Req extends z.ZodType, Ack> = (message: z.input<Req>, ack: (answer: Ack) => void) => void;
+
+export interface ClientToServerEvents {
+  hello: Ask<typeof Hello, HelloAck>;
+  'job:request': Ask<typeof JobRequest, JobRequestAck>;
+  'job:heartbeat': Ask<typeof Heartbeat, HeartbeatAck>;
+  'job:complete': Ask<typeof Complete, CompleteAck>;
+  'job:fail': Ask<typeof Fail, FailAck>;
+  'job:release': Ask<typeof Release, ReleaseAck>;
+  bye: Ask<typeof Bye, ByeAck>;
+}
+
+export interface ServerToClientEvents {
+  'job:available': (message: JobAvailable) => void;
+  'server:notice': (message: { level: 'info' | 'warn'; message: string }) => void;
+}
+
+export const EVENT_NAMES = ['hello', 'job:request', 'job:heartbeat', 'job:complete', 'job:fail', 'job:release', 'bye'] as const;

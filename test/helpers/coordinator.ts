@@ -1,0 +1,26 @@
+import { configFromEnv, type CoordinatorConfig } from '../../server/config.ts';
+import { startCoordinator, type Coordinator } from '../../server/coordinator.ts';
+import type { Database } from '../../server/db/database.ts';
+import type { Clock } from '../../server/deps.ts';
+import { createLogger } from '../../server/log.ts';
+import { RegisterResponse } from '../../shared/protocol/http.ts';
+
+/** A real coordinator on an ephemeral loopback port, over the given database. */
+export async function startTestCoordinator(
+  db: Database,
+  opts: { clock?: Clock; config?: Partial<CoordinatorConfig>; transitioner?: boolean } = {},
+): Promise<Coordinator> {
+  const config = configFromEnv({}, { port: 0, host: '127.0.0.1', ...opts.config });
+  return startCoordinator(config, { db, clock: opts.clock, log: createLogger('silent'), transitioner: opts.transitioner ?? false });
+}
+
+/** Registers a volunteer over HTTP and returns its token. */
+export async function registerVolunteer(baseUrl: string, nickname: string, team?: string): Promise<RegisterResponse> {
+  const res = await fetch(`${baseUrl}/api/volunteers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ nickname, team }),
+  });
+  if (res.status !== 201) throw new Error(`register ${nickname}: HTTP ${res.status} ${await res.text()}`);
+  return RegisterResponse.parse(await res.json());
+}
