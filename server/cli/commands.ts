@@ -5,4 +5,5 @@ import type { Command } from './command.ts';
 export const commands: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
   probe: () => import('./commands/probe.ts'),
+  model: () => import('./commands/model.ts'),
 };
