@@ -6,4 +6,5 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
   probe: () => import('./commands/probe.ts'),
   model: () => import('./commands/model.ts'),
+  tokenize: () => import('./commands/tokenize.ts'),
 };
