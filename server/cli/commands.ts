@@ -4,6 +4,7 @@ import type { Command } from './command.ts';
 // Add one line per subcommand; the order is the order of `crawlswarm --help`.
 export const commands: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
+  extract: () => import('./commands/extract.ts'),
   probe: () => import('./commands/probe.ts'),
   model: () => import('./commands/model.ts'),
   tokenize: () => import('./commands/tokenize.ts'),

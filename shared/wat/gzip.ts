@@ -1,0 +1,254 @@
+// Splits a multi-member gzip stream (Common Crawl writes one member per WARC record) into members and
+// inflates each one on its own. Why split ourselves: Chromium's DecompressionStream('gzip') stops after
+// the first member ("Junk found after end of compressed data"), and knowing member boundaries is what
+// makes byte-range slices, progress in compressed bytes and resync after a corrupt member possible.
+//
+// A member ends where the deflate stream ends, which only an inflater knows. We take the next gzip
+// header candidate (1f 8b 08, reserved flag bits clear) as the tentative end and let the inflater check
+// it: gzip's CRC32 + ISIZE trailer makes a wrong split fail. A false candidate inside compressed data
+// (about 1 in 130 million bytes) only costs a retry with the candidate after it.
+
+import { ByteWindow } from './bytes.ts';
+import type { WatError } from './types.ts';
+
+/** Result of inflating one gzip member. */
+export type InflateResult =
+  | { ok: true; bytes: Uint8Array }
+  | { ok: false; reason: 'truncated_gzip' | 'corrupt_gzip' | 'member_too_large'; detail: string };
+
+/**
+ * Inflates exactly one gzip member (header to trailer, CRC and length checked). Node passes a zlib one
+ * (`server/wat/zlib-inflater.ts`), the browser `createWebMemberInflater()`.
+ */
+export interface MemberInflater {
+  inflate(member: Uint8Array, maxOutputBytes: number): InflateResult | Promise<InflateResult>;
+}
+
+/** Smallest possible gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer. */
+const MIN_MEMBER_BYTES = 20;
+
+/** Whether a gzip member header can start at `bytes[i]` (magic, deflate method, reserved flags clear). */
+export function isGzipHeaderAt(bytes: Uint8Array, i: number): boolean {
+  return (
+    i + 10 <= bytes.byteLength &&
+    bytes[i] === 0x1f &&
+    bytes[i + 1] === 0x8b &&
+    bytes[i + 2] === 0x08 &&
+    (bytes[i + 3]! & 0xe0) === 0
+  );
+}
+
+/** Next gzip header candidate at or after `from`, or -1. `needTail` = allow a header cut at the end. */
+export function nextGzipCandidate(bytes: Uint8Array, from: number): number {
+  let i = from;
+  for (;;) {
+    i = bytes.indexOf(0x1f, i);
+    if (i < 0) return -1;
+    // A header cut by the window end still counts as a candidate: its start is what we need.
+    if (i + 10 > bytes.byteLength) {
+      if (bytes[i + 1] !== undefined && bytes[i + 1] !== 0x8b) {
+        i++;
+        continue;
+      }
+      if (bytes[i + 2] !== undefined && bytes[i + 2] !== 0x08) {
+        i++;
+        continue;
+      }
+      return i;
+    }
+    if (isGzipHeaderAt(bytes, i)) return i;
+    i++;
+  }
+}
+
+/** Inflater on the web platform's `DecompressionStream('gzip')` (browser, Web Worker, and Node >= 18). */
+export function createWebMemberInflater(): MemberInflater {
+  return {
+    async inflate(member, maxOutputBytes) {
+      const ds = new DecompressionStream('gzip');
+      const writer = ds.writable.getWriter();
+      // Errors surface on the readable side; these promises only need a handler.
+      writer.write(member as Uint8Array<ArrayBuffer>).catch(() => {});
+      writer.close().catch(() => {});
+      const reader = ds.readable.getReader();
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          total += value.byteLength;
+          if (total > maxOutputBytes) {
+            reader.cancel().catch(() => {});
+            return { ok: false, reason: 'member_too_large', detail: `inflates past ${maxOutputBytes} bytes` };
+          }
+          parts.push(value);
+        }
+      } catch (e) {
+        return classifyInflateError(e);
+      }
+      if (parts.length === 1) return { ok: true, bytes: parts[0]! };
+      const out = new Uint8Array(total);
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.byteLength;
+      }
+      return { ok: true, bytes: out };
+    },
+  };
+}
+
+/** Maps an inflater exception to a stable reason. */
+export function classifyInflateError(e: unknown): InflateResult & { ok: false } {
+  const detail = e instanceof Error ? e.message : String(e);
+  const truncated = /unexpected end|truncated|incomplete|Z_BUF_ERROR/i.test(detail);
+  return { ok: false, reason: truncated ? 'truncated_gzip' : 'corrupt_gzip', detail };
+}
+
+/** One decoded piece handed to the WARC reader. */
+export type MemberEvent =
+  | {
+      kind: 'data';
+      bytes: Uint8Array;
+      /** Compressed offsets of the member in the source file: [memberStart, memberEnd). */
+      memberStart: number;
+      memberEnd: number;
+    }
+  /** Bytes were lost here (corrupt member skipped): the reader must drop any half record and resync. */
+  | { kind: 'gap'; at: number }
+  | { kind: 'error'; error: WatError };
+
+export interface SplitOptions {
+  inflater: MemberInflater;
+  /** File offset of the first byte of `chunks` (a range request's start). */
+  startOffset: number;
+  /** Members that start at or after this file offset are not processed (exclusive slice end). */
+  endOffset: number;
+  /** Inflated size above which a member is skipped as `member_too_large`. */
+  maxMemberOutputBytes: number;
+  /** Compressed span above which a member with no end in sight is given up (bounds memory). */
+  maxMemberInputBytes: number;
+}
+
+/**
+ * Yields each member's inflated bytes in order, with errors as events. Never throws for bad input.
+ * A member that STARTS in [startOffset, endOffset) is processed to its end even when that lies past
+ * endOffset; when startOffset is not on a member boundary, bytes up to the first member that inflates
+ * are skipped silently (that is how a slice finds its first member, not an error).
+ */
+export async function* splitGzipMembers(
+  chunks: AsyncIterable<Uint8Array>,
+  opts: SplitOptions,
+): AsyncGenerator<MemberEvent> {
+  const win = new ByteWindow(1 << 17, opts.startOffset);
+  const it = chunks[Symbol.asyncIterator]();
+  let eof = false;
+  // Before the first good member of a slice that starts mid-file, failures are expected: no error.
+  let aligning = opts.startOffset > 0;
+  // After one reported error, further failures until the next good member belong to the same damage.
+  let resyncing = false;
+
+  const pull = async (): Promise<boolean> => {
+    if (eof) return false;
+    const r = await it.next();
+    if (r.done) {
+      eof = true;
+      return false;
+    }
+    if (r.value.byteLength) win.append(r.value);
+    return true;
+  };
+
+  /** Relative index of the next candidate at or after `from`, reading more input as needed; -1 at EOF. */
+  const candidateFrom = async (from: number): Promise<number> => {
+    let searched = from;
+    for (;;) {
+      const v = win.view();
+      const c = nextGzipCandidate(v, searched);
+      if (c >= 0 && c + 10 <= v.byteLength) return c;
+      // A header cut by the window end: keep it in the next search.
+      searched = c >= 0 ? c : Math.max(from, v.byteLength);
+      if (v.byteLength - from > opts.maxMemberInputBytes) return -2;
+      if (!(await pull())) return c >= 0 ? -1 : -1;
+    }
+  };
+
+  const report = (error: WatError): MemberEvent | null => {
+    if (aligning || resyncing) return null;
+    resyncing = true;
+    return { kind: 'error', error };
+  };
+
+  try {
+    while (win.length > 0 || (await pull())) {
+      if (win.length === 0) continue;
+      if (win.offset >= opts.endOffset) return;
+      // Find where this member starts: normally right here.
+      const v0 = win.view();
+      if (!isGzipHeaderAt(v0, 0)) {
+        const c = await candidateFrom(1);
+        const e = report({ reason: 'corrupt_gzip', offset: win.offset, detail: 'no gzip header here; skipping to the next member' });
+        if (e) yield e;
+        if (c < 0) {
+          win.clear();
+          if (c === -2) continue;
+          return;
+        }
+        win.consume(c);
+        yield { kind: 'gap', at: win.offset };
+        continue;
+      }
+      // Tentative end: the next header candidate, or EOF.
+      let end = await candidateFrom(MIN_MEMBER_BYTES);
+      if (end === -2) {
+        const e = report({ reason: 'member_too_large', offset: win.offset, detail: `no member end within ${opts.maxMemberInputBytes} compressed bytes` });
+        if (e) yield e;
+        win.consume(1);
+        yield { kind: 'gap', at: win.offset };
+        continue;
+      }
+      if (end === -1) end = win.length;
+      let result = await opts.inflater.inflate(win.view().subarray(0, end), opts.maxMemberOutputBytes);
+      // A failed split is either a false candidate inside this member (extend to the next one) or a
+      // damaged member (the candidate really starts the next member and inflates on its own).
+      let tries = 0;
+      while (!result.ok && result.reason !== 'member_too_large' && end < win.length && tries < 4) {
+        tries++;
+        const next = await candidateFrom(end + MIN_MEMBER_BYTES);
+        const nextEnd = next < 0 ? win.length : next;
+        if (next === -2) break;
+        const alone = await opts.inflater.inflate(win.view().subarray(end, nextEnd), opts.maxMemberOutputBytes);
+        if (alone.ok) break; // the member at `end` is real: ours is damaged
+        end = nextEnd;
+        result = await opts.inflater.inflate(win.view().subarray(0, end), opts.maxMemberOutputBytes);
+      }
+      const memberStart = win.offset;
+      if (result.ok) {
+        aligning = false;
+        resyncing = false;
+        win.consume(end);
+        yield { kind: 'data', bytes: result.bytes, memberStart, memberEnd: win.offset };
+        continue;
+      }
+      const e = report({ reason: result.reason, offset: memberStart, detail: result.detail });
+      if (e) yield e;
+      if (result.reason === 'truncated_gzip' && end >= win.length && eof) {
+        // The damaged last member: keep nothing of it, but everything before was already yielded.
+        return;
+      }
+      // Skip to the first candidate after this member's start and resync there.
+      const c = await candidateFrom(1);
+      if (c < 0) {
+        win.clear();
+        if (c === -2) continue;
+        return;
+      }
+      win.consume(c);
+      yield { kind: 'gap', at: win.offset };
+    }
+  } finally {
+    // Stop the source (closes a file or aborts an HTTP body) when we end early, e.g. at endOffset.
+    if (!eof) await it.return?.();
+  }
+}
