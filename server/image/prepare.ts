@@ -31,6 +31,54 @@ export type PrepareOutcome =
     }
   | { ok: false; status: 'not-image' | 'decode-error' | 'bomb' | 'too-small'; detail: string; sha256: string; format: ImageFormat | null; width: number | null; height: number | null };
 
+/**
+ * Decoded, oriented, resized and cropped 8-bit pixels (1-4 channels, size x size), with torchvision's
+ * geometry: shorter side `size`, longer side truncated, crop offsets rounded half-to-even.
+ * Embedded ICC profiles are ignored, as Pillow (and so CLIP's training pipeline) ignores them.
+ */
+async function decodeToClipPixels(bytes: Uint8Array, width: number, height: number, size: number, maxPixels: number): Promise<{ data: Buffer; channels: number }> {
+  const [nw, nh] = clipResizeDims(width, height, size);
+  const crop = { left: roundHalfEven((nw - size) / 2), top: roundHalfEven((nh - size) / 2), width: size, height: size };
+  const input = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', ignoreIcc: true }).rotate();
+  let out: { data: Buffer; info: { width: number; height: number; channels: number } };
+  if (nw > width || nh > height) {
+    // Enlarging: sharp's resize() enlarges with another pixel-centre convention (about 5 grey levels off
+    // Pillow on average). An affine map with Pillow's convention, src = (dst + 0.5) / scale - 0.5, and
+    // libvips' bicubic interpolator (Catmull-Rom, like Pillow's BICUBIC) matches Pillow inside the image;
+    // only the outermost pixels differ (Pillow renormalises its kernel at the border, libvips extends
+    // the edge). Affine has no built-in crop step, so the crop is a second, cheap pass on small pixels.
+    const enlarged = await input
+      .affine([[nw / width, 0], [0, nh / height]], { interpolator: sharp.interpolators.bicubic, idx: 0.5, idy: 0.5, odx: -0.5, ody: -0.5 })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const { width: w, height: h, channels } = enlarged.info;
+    if (w < crop.left + size || h < crop.top + size) throw new Error(`enlarged to ${w}x${h}, expected ${nw}x${nh}`);
+    out = await sharp(enlarged.data, { raw: { width: w, height: h, channels: channels as 1 | 2 | 3 | 4 } })
+      .extract(crop)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } else {
+    out = await input.resize(nw, nh, { fit: 'fill', kernel: 'cubic' }).extract(crop).toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  }
+  if (out.info.width !== size || out.info.height !== size) throw new Error(`sharp gave ${out.info.width}x${out.info.height}`);
+  return { data: out.data, channels: out.info.channels };
+}
+
+/** torchvision Resize(size) on a w x h image: the shorter side becomes `size`, the longer int(size * long / short). */
+export function clipResizeDims(width: number, height: number, size: number): [number, number] {
+  return width <= height ? [size, Math.floor((size * height) / width)] : [Math.floor((size * width) / height), size];
+}
+
+/** Python 3's round(): halves go to the even neighbour (torchvision's CenterCrop offsets use it). */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const diff = x - f;
+  if (diff > 0.5) return f + 1;
+  if (diff < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -50,15 +98,7 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions = 
   let data: Buffer;
   let channels: number;
   try {
-    const out = await sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true })
-      .rotate()
-      .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'cubic' })
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    data = out.data;
-    channels = out.info.channels;
-    if (out.info.width !== size || out.info.height !== size) throw new Error(`sharp gave ${out.info.width}x${out.info.height}`);
+    ({ data, channels } = await decodeToClipPixels(bytes, header.width, header.height, size, limits.maxPixels));
   } catch (err) {
     return { ok: false, status: 'decode-error', detail: (err as Error).message, sha256, format: header.format, width: header.width, height: header.height };
   }
