@@ -12,6 +12,7 @@
 // Not reproduced: ftfy.fix_text (see text.ts). A lone UTF-16 surrogate, which Python cannot encode,
 // is encoded as U+FFFD, as TextEncoder does.
 import { byteSymbols } from './tokenizer/bytes.ts';
+import { createPairRanks, type PairRanks } from './tokenizer/pairRanks.ts';
 import { cleanText, wordPattern } from './tokenizer/text.ts';
 import { createWordCache } from './tokenizer/wordCache.ts';
 
@@ -30,6 +31,7 @@ const FIRST_MERGE_ID = 512;
 const START_TEXT = '<|startoftext|>';
 const END_TEXT = '<|endoftext|>';
 const END_OF_WORD = '</w>';
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 export interface ClipTokenizerOptions {
   /** Words whose ids are kept (x2, see wordCache.ts). 0 turns the cache off. Default 20,000. */
@@ -86,8 +88,7 @@ export interface ClipTokenizer {
 
 interface MergeTables {
   tokenText: string[];
-  /** `rankOf[a]?.get(b)`: the rank of merging token a with token b. */
-  rankOf: (Map<number, number> | undefined)[];
+  rankOf: PairRanks;
 }
 
 function parseMerges(mergesText: string): MergeTables | ClipTokenizerError {
@@ -95,7 +96,7 @@ function parseMerges(mergesText: string): MergeTables | ClipTokenizerError {
   const tokenText = [...charOfId, ...charOfId.map((c) => c + END_OF_WORD)];
   const idOfText = new Map<string, number>();
   tokenText.forEach((text, id) => idOfText.set(text, id));
-  const rankOf: (Map<number, number> | undefined)[] = new Array(CLIP_VOCAB_SIZE);
+  const rankOf = createPairRanks(CLIP_MERGE_COUNT);
 
   // Walk only the lines needed (the file has 262,145); the first line is a version header.
   let lineStart = mergesText.indexOf('\n') + 1;
@@ -117,7 +118,7 @@ function parseMerges(mergesText: string): MergeTables | ClipTokenizerError {
     }
     idOfText.set(merged, FIRST_MERGE_ID + rank);
     tokenText.push(merged);
-    (rankOf[first] ??= new Map()).set(second, rank);
+    rankOf.set(first, second, rank);
     lineStart = lineEnd + 1;
   }
   tokenText.push(START_TEXT, END_TEXT);
@@ -138,11 +139,15 @@ export function createClipTokenizer(
   let bytesOfId: Uint8Array[] | undefined; // built on first decode: encoding never needs it
 
   // Symbols of a word: its UTF-8 bytes as base ids, the last one marked end-of-word (+256).
+  // (No closures in here: tsx/esbuild wraps every function it creates, which shows up in profiles.)
   function wordSymbols(word: string): number[] {
     const symbols: number[] = [];
-    const push = (byte: number) => symbols.push(idOfByte[byte]!);
     for (let i = 0; i < word.length; i++) {
       let cp = word.charCodeAt(i);
+      if (cp < 0x80) {
+        symbols.push(idOfByte[cp]!);
+        continue;
+      }
       if (cp >= 0xd800 && cp <= 0xdfff) {
         const next = i + 1 < word.length ? word.charCodeAt(i + 1) : 0;
         if (cp <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
@@ -152,12 +157,17 @@ export function createClipTokenizer(
           cp = 0xfffd; // a lone surrogate, as TextEncoder encodes it
         }
       }
-      if (cp < 0x80) push(cp);
-      else if (cp < 0x800) push(0xc0 | (cp >> 6)), push(0x80 | (cp & 0x3f));
-      else if (cp < 0x10000) push(0xe0 | (cp >> 12)), push(0x80 | ((cp >> 6) & 0x3f)), push(0x80 | (cp & 0x3f));
-      else {
-        push(0xf0 | (cp >> 18)), push(0x80 | ((cp >> 12) & 0x3f));
-        push(0x80 | ((cp >> 6) & 0x3f)), push(0x80 | (cp & 0x3f));
+      if (cp < 0x800) {
+        symbols.push(idOfByte[0xc0 | (cp >> 6)]!, idOfByte[0x80 | (cp & 0x3f)]!);
+      } else if (cp < 0x10000) {
+        symbols.push(idOfByte[0xe0 | (cp >> 12)]!, idOfByte[0x80 | ((cp >> 6) & 0x3f)]!, idOfByte[0x80 | (cp & 0x3f)]!);
+      } else {
+        symbols.push(
+          idOfByte[0xf0 | (cp >> 18)]!,
+          idOfByte[0x80 | ((cp >> 12) & 0x3f)]!,
+          idOfByte[0x80 | ((cp >> 6) & 0x3f)]!,
+          idOfByte[0x80 | (cp & 0x3f)]!,
+        );
       }
     }
     symbols[symbols.length - 1]! += 256;
@@ -170,8 +180,8 @@ export function createClipTokenizer(
       let bestRank = Infinity;
       let bestAt = -1;
       for (let i = 0; i < length - 1; i++) {
-        const rank = rankOf[symbols[i]!]?.get(symbols[i + 1]!);
-        if (rank !== undefined && rank < bestRank) {
+        const rank = rankOf.get(symbols[i]!, symbols[i + 1]!);
+        if (rank >= 0 && rank < bestRank) {
           bestRank = rank;
           bestAt = i;
         }
@@ -231,6 +241,9 @@ export function createClipTokenizer(
       throw new RangeError(`contextLength must be an integer >= 2, got ${contextLength}`);
     }
     const inputIds = new BigInt64Array(texts.length * contextLength); // zero-filled: the padding
+    // Ids are below 2^16, so on a little-endian machine an int64 is its low 32-bit word and a zero high
+    // word: writing through an Int32Array view avoids a BigInt allocation per id (about 2x faster).
+    const words32 = LITTLE_ENDIAN ? new Int32Array(inputIds.buffer) : undefined;
     const lengths = new Int32Array(texts.length);
     const truncatedRows: number[] = [];
     for (let row = 0; row < texts.length; row++) {
@@ -251,7 +264,11 @@ export function createClipTokenizer(
         truncatedRows.push(row);
       }
       const offset = row * contextLength;
-      for (let i = 0; i < ids.length; i++) inputIds[offset + i] = BigInt(ids[i]!);
+      if (words32) {
+        for (let i = 0; i < ids.length; i++) words32[2 * (offset + i)] = ids[i]!;
+      } else {
+        for (let i = 0; i < ids.length; i++) inputIds[offset + i] = BigInt(ids[i]!);
+      }
       lengths[row] = ids.length;
     }
     return { ok: true, inputIds, dims: [texts.length, contextLength], lengths, truncatedRows };

@@ -7,10 +7,43 @@
 import { htmlUnescape } from './htmlUnescape.ts';
 
 const PY_REGEX_SPACE = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const PY_ISSPACE = PY_REGEX_SPACE + '\\u001c-\\u001f';
-
 const SPACE_RUN = new RegExp(`[${PY_REGEX_SPACE}]+`, 'gu');
-const STRIP = new RegExp(`^[${PY_ISSPACE}]+|[${PY_ISSPACE}]+$`, 'gu');
+
+/** Python `regex` `\s` (Unicode White_Space); all of it is in the BMP. */
+function isRegexSpace(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0x85) return false;
+  return (
+    code === 0x85 || code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000
+  );
+}
+
+/** Python `str.isspace()`: White_Space plus the four information separators U+001C..U+001F. */
+function isStrSpace(code: number): boolean {
+  return isRegexSpace(code) || (code >= 0x1c && code <= 0x1f);
+}
+
+/** Python `str.strip()` with no argument. */
+function strip(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isStrSpace(text.charCodeAt(start))) start++;
+  while (end > start && isStrSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** `regex.sub(r'\s+', ' ', text)`, skipping the regex when every whitespace is already a lone space. */
+function collapseSpaces(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!isRegexSpace(code)) continue;
+    if (code !== 0x20 || (i + 1 < text.length && isRegexSpace(text.charCodeAt(i + 1)))) {
+      return text.replace(SPACE_RUN, ' ');
+    }
+  }
+  return text;
+}
 
 /**
  * The word pattern of `simple_tokenizer.py`, case-insensitive as there (the text is already lower-cased;
@@ -29,7 +62,5 @@ export function wordPattern(): RegExp {
  * straight, full-width to ASCII, NFC) is not applied; the reference ids were computed the same way.
  */
 export function cleanText(text: string): string {
-  let cleaned = htmlUnescape(htmlUnescape(text)).replace(STRIP, '');
-  cleaned = cleaned.replace(SPACE_RUN, ' ').replace(STRIP, '');
-  return cleaned.toLowerCase();
+  return strip(collapseSpaces(strip(htmlUnescape(htmlUnescape(text))))).toLowerCase();
 }
