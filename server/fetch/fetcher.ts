@@ -137,8 +137,9 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
   const pins = new Map<string, ResolvedAddress>();
   const agent = new Agent({
     connections: o.perHostConcurrency,
-    headersTimeout: o.totalTimeoutMs,
-    bodyTimeout: o.totalTimeoutMs,
+    // Our own per-attempt deadline governs; undici's coarse timers are only a backstop.
+    headersTimeout: o.totalTimeoutMs + 1000,
+    bodyTimeout: o.totalTimeoutMs + 1000,
     connect: {
       timeout: o.connectTimeoutMs,
       lookup: ((hostname: string, opts: { all?: boolean } | number, cb: (...args: unknown[]) => void) => {

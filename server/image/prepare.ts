@@ -93,7 +93,10 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions = 
   const size = options.size ?? CLIP_IMAGE_SIZE;
   const sha256 = sha256Hex(bytes);
   const check = checkImageBytes(bytes, limits);
-  if (!check.ok) return { ok: false, status: check.status, detail: check.detail, sha256, format: null, width: null, height: null };
+  if (!check.ok) {
+    const h = check.header;
+    return { ok: false, status: check.status, detail: check.detail, sha256, format: h?.format ?? null, width: h?.width ?? null, height: h?.height ?? null };
+  }
   const { header } = check;
   let data: Buffer;
   let channels: number;

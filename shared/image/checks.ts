@@ -7,7 +7,7 @@ import type { ImageLimits } from './clip.ts';
 
 export type ImageCheck =
   | { ok: true; header: ImageHeader }
-  | { ok: false; status: 'not-image' | 'decode-error' | 'bomb' | 'too-small'; detail: string };
+  | { ok: false; status: 'not-image' | 'decode-error' | 'bomb' | 'too-small'; detail: string; header?: ImageHeader };
 
 function headerChecks(bytes: Uint8Array, limits: ImageLimits, complete: boolean): ImageCheck | null {
   const h = readImageHeader(bytes);
@@ -18,11 +18,11 @@ function headerChecks(bytes: Uint8Array, limits: ImageLimits, complete: boolean)
     }
     return { ok: false, status: 'decode-error', detail: h.detail };
   }
+  const { ok: _ok, ...header } = h;
   const pixels = h.storedWidth * h.storedHeight;
   if (pixels > limits.maxPixels) {
-    return { ok: false, status: 'bomb', detail: `${h.format} header claims ${h.storedWidth}x${h.storedHeight} = ${pixels} pixels > ${limits.maxPixels}` };
+    return { ok: false, status: 'bomb', detail: `${h.format} header claims ${h.storedWidth}x${h.storedHeight} = ${pixels} pixels > ${limits.maxPixels}`, header };
   }
-  const { ok: _ok, ...header } = h;
   return { ok: true, header };
 }
 
@@ -30,7 +30,7 @@ function headerChecks(bytes: Uint8Array, limits: ImageLimits, complete: boolean)
 export function checkImageBytes(bytes: Uint8Array, limits: ImageLimits): ImageCheck {
   const result = headerChecks(bytes, limits, true)!;
   if (!result.ok) return result;
-  if (bytes.length < limits.minBytes) return { ok: false, status: 'too-small', detail: `${bytes.length} bytes < ${limits.minBytes}` };
+  if (bytes.length < limits.minBytes) return { ok: false, status: 'too-small', detail: `${bytes.length} bytes < ${limits.minBytes}`, header: result.header };
   return result;
 }
 

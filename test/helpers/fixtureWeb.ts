@@ -11,7 +11,7 @@
 //   /hostile/chain/N            N redirects, then the rocket JPEG
 //   /hostile/pixel.png          1x1 PNG (67 bytes), /hostile/pixel.gif 1x1 GIF
 //   /hostile/bomb.png           PNG whose IHDR claims 100000x100000 (padded past 5 KB)
-//   /hostile/endless.jpg        JPEG start then an endless body
+//   /hostile/endless.jpg        JPEG start, then comment segments forever
 //   /hostile/huge-length.jpg    Content-Length 50 MB, then the same endless body
 //   /hostile/stall.jpg          headers and 2 KB of JPEG, then nothing
 //   /hostile/stall-headers      accepts the request and never answers
@@ -104,8 +104,11 @@ export const HOSTILE = {
   pixelGif: Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64'),
   bombPng: png(100_000, 100_000, [Buffer.concat([Buffer.from('Comment\0'), Buffer.alloc(8 * 1024, 0x61)])]),
   html: Buffer.from('<!doctype html><html><head><title>not an image</title></head><body>' + '<p>hello</p>'.repeat(520) + '</body></html>'),
-  /** SOI, then a comment segment: a valid JPEG start whose frame header never comes. */
-  jpegStart: Buffer.from([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x10, ...Buffer.from('endless-fixture')]),
+  /** SOI, then a 16-byte comment segment: a valid JPEG start whose frame header has not come yet. */
+  jpegStart: Buffer.from([0xff, 0xd8, 0xff, 0xfe, 0x00, 0x10, ...Buffer.from('endless-fixtur')]),
+  /** One maximal comment segment (65,537 bytes): an endless body is these, one after another, so it stays a
+   * well-formed JPEG prefix forever and only the size cap can stop it. */
+  jpegFiller: Buffer.concat([Buffer.from([0xff, 0xfe, 0xff, 0xff]), Buffer.alloc(65_533, 0x20)]),
 };
 
 export async function startFixtureWeb(options: { hosts?: FixtureHostSpec[]; imagesDir?: string } = {}): Promise<FixtureWeb> {
@@ -139,7 +142,7 @@ export async function startFixtureWeb(options: { hosts?: FixtureHostSpec[]; imag
   function endless(res: ServerResponse, headers: Record<string, string>): void {
     res.writeHead(200, { 'content-type': 'image/jpeg', ...headers });
     res.write(HOSTILE.jpegStart);
-    const chunk = Buffer.alloc(64 * 1024, 0x00);
+    const chunk = HOSTILE.jpegFiller;
     const pump = () => {
       while (!res.destroyed && res.write(chunk)) {
         /* keep writing until the socket pushes back */
