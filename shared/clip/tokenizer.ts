@@ -104,7 +104,8 @@ function parseMerges(mergesText: string): MergeTables | ClipTokenizerError {
   for (let rank = 0; rank < CLIP_MERGE_COUNT; rank++) {
     let lineEnd = mergesText.indexOf('\n', lineStart);
     if (lineEnd < 0) lineEnd = mergesText.length;
-    const line = mergesText.slice(lineStart, lineEnd).replace(/\r$/, '');
+    const contentEnd = mergesText.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd; // tolerate CRLF
+    const line = mergesText.slice(lineStart, contentEnd);
     const space = line.indexOf(' ');
     const first = idOfText.get(line.slice(0, space));
     const second = idOfText.get(line.slice(space + 1));

@@ -1,6 +1,6 @@
-// The merges file as shipped (gzipped), for both sides: the agent reads it from public/, the page fetches
-// it from the coordinator. Web APIs only (crypto.subtle, DecompressionStream), so this runs in a Worker.
-import { createClipTokenizer, type ClipTokenizer, type ClipTokenizerOptions } from '../tokenizer.ts';
+// The merges file as shipped (gzipped), for the page: it fetches it from the coordinator (the agent reads
+// public/ with server/clip/vocab.ts). Web APIs only (crypto.subtle, DecompressionStream): runs in a Worker.
+import { CLIP_MERGE_COUNT, createClipTokenizer, type ClipTokenizer, type ClipTokenizerOptions } from '../tokenizer.ts';
 
 /** sha256 of openai/CLIP `clip/bpe_simple_vocab_16e6.txt.gz` (commit d05afc43). */
 export const CLIP_VOCAB_SHA256 = '924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a';
@@ -19,6 +19,32 @@ function hex(bytes: ArrayBuffer): string {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Lines the tokenizer reads: the header and the merge rules (the file has 262,145). */
+const LINES_NEEDED = CLIP_MERGE_COUNT + 1;
+
+/**
+ * Gunzips only as far as the tokenizer reads (about 0.5 of 3.1 MB), then cancels the stream: less
+ * time and memory in the page than inflating the whole file.
+ */
+async function gunzipMergeLines(gz: Uint8Array<ArrayBuffer>): Promise<string> {
+  const reader = new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+  const chunks: Uint8Array[] = [];
+  let newlines = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    for (let i = 0; i < value.length; i++) if (value[i] === 0x0a) newlines++;
+    if (newlines >= LINES_NEEDED) {
+      await reader.cancel();
+      break;
+    }
+  }
+  const decoder = new TextDecoder('utf-8');
+  // A chunk may end inside a multi-byte character: stream mode carries it over to the next chunk.
+  return chunks.map((chunk) => decoder.decode(chunk, { stream: true })).join('') + decoder.decode();
+}
+
 /**
  * Checks the sha256 of the gzipped merges file, gunzips it and builds the tokenizer. In the page:
  * `clipTokenizerFromGzip(new Uint8Array(await (await fetch(CLIP_VOCAB_URL_PATH)).arrayBuffer()))`.
@@ -34,8 +60,7 @@ export async function clipTokenizerFromGzip(
   }
   let text: string;
   try {
-    const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream('gzip'));
-    text = await new Response(stream).text();
+    text = await gunzipMergeLines(gz);
   } catch (err) {
     return { ok: false, reason: 'vocab_not_gzip', detail: (err as Error).message };
   }
