@@ -1,10 +1,13 @@
 // Test helpers for CLIP: build the synthetic models, and an independent forward pass of the CLIP
 // architecture in plain TypeScript (loops, no ONNX) over the same seeded weights, to check the graphs.
-import { mkdtemp } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARCHS, synthWeights, type ClipArch, type Weight } from '../../server/model/clipArch.ts';
 import { synthModel, type SynthResult } from '../../server/model/synth.ts';
+import { dirLoader, loadManifest, verifyModelDir } from '../../server/clip/modelStore.ts';
+import type { ClipManifest } from '../../shared/clip/manifest.ts';
 import type { GraphDtype } from '../../server/model/clipGraph.ts';
 
 /** Builds the tiny model (about 100 kB, well under a second) into a fresh temporary directory. */
@@ -12,6 +15,27 @@ export async function buildTinyModel(opts: { seed?: number; dtypes?: GraphDtype[
   const dir = await mkdtemp(join(tmpdir(), 'crawlswarm-tiny-'));
   return synthModel({ arch: 'tiny', outDir: dir, seed: opts.seed ?? 1, ...(opts.dtypes ? { dtypes: opts.dtypes } : {}) });
 }
+
+const REPO = join(import.meta.dirname, '../..');
+const GENERATOR_SOURCES = ['clipArch.ts', 'clipGraph.ts', 'quantize.ts', 'onnxProto.ts', 'synth.ts'].map((f) => join(REPO, 'server/model', f));
+
+/**
+ * The synthetic vit-b-32 (fp32 + q8, ~765 MB) under `.bench-cache/`, built on first use (~10 s) and rebuilt
+ * whenever the generator's source changes (the directory name carries a hash of it).
+ */
+export async function cachedVitB32(log: (line: string) => void = () => undefined): Promise<{ dir: string; manifest: ClipManifest }> {
+  const h = createHash('sha256');
+  for (const f of GENERATOR_SOURCES) h.update(await readFile(f));
+  const dir = join(REPO, '.bench-cache', `synth-vit-b-32-${h.digest('hex').slice(0, 12)}`);
+  const existing = await loadManifest(dir);
+  if (existing.ok && (await verifyModelDir(dir, existing.manifest)).ok) return { dir, manifest: existing.manifest };
+  await rm(dir, { recursive: true, force: true });
+  log(`synthesizing vit-b-32 into ${dir}`);
+  const built = await synthModel({ arch: 'vit-b-32', outDir: dir, seed: 1, log });
+  return { dir, manifest: built.manifest };
+}
+
+export { dirLoader };
 
 /** Deterministic test pixels in roughly the normalised range, [n, 3, S, S]. */
 export function testPixels(n: number, size: number, salt = 0): Float32Array {
