@@ -5,7 +5,8 @@ import type { Command } from './command.ts';
 export const commands: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
   extract: () => import('./commands/extract.ts'),
+  agent: () => import('./commands/agent.ts'),
   probe: () => import('./commands/probe.ts'),
-  model: () => import('./commands/model.ts'),
   tokenize: () => import('./commands/tokenize.ts'),
+  model: () => import('./commands/model.ts'),
 };

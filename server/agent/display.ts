@@ -1,0 +1,95 @@
+import type { WorkClientEvent } from '../../shared/client/workClient.ts';
+
+export type DisplayMode = 'tty' | 'plain' | 'json' | 'quiet';
+
+/** Running totals the agent shows while it works and prints at exit. */
+export class AgentTotals {
+  jobsDone = 0;
+  jobsFailed = 0;
+  jobsRejected = 0;
+  jobsLost = 0;
+  items = 0;
+  kept = 0;
+  statuses: Record<string, number> = {};
+  readonly started = Date.now();
+  current = new Map<string, string>();
+  state = 'starting';
+
+  summary() {
+    const seconds = (Date.now() - this.started) / 1000;
+    return {
+      seconds: Math.round(seconds * 10) / 10, jobsDone: this.jobsDone, jobsFailed: this.jobsFailed, jobsRejected: this.jobsRejected,
+      jobsLost: this.jobsLost, items: this.items, kept: this.kept, itemsPerSecond: seconds > 0 ? Math.round((this.items / seconds) * 10) / 10 : 0,
+      statuses: this.statuses,
+    };
+  }
+}
+
+/** Turns work-client events into terminal output: a live status line, plain log lines, or JSON lines. */
+export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJS.WriteStream = process.stderr) {
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const line = () => {
+    const s = totals.summary();
+    const jobs = [...totals.current.values()].join(', ') || 'idle';
+    return `[${totals.state}] jobs ${s.jobsDone} done, ${s.jobsFailed} failed | items ${s.items} (${s.itemsPerSecond}/s), kept ${s.kept} | ${jobs}`;
+  };
+  if (mode === 'tty') {
+    timer = setInterval(() => out.write(`\r\x1b[2K${line().slice(0, (out.columns || 120) - 1)}`), 500);
+    timer.unref();
+  }
+  const log = (text: string) => {
+    if (mode === 'tty') out.write(`\r\x1b[2K${text}\n`);
+    else if (mode === 'plain') out.write(`${new Date().toISOString()} ${text}\n`);
+  };
+  return {
+    onEvent(e: WorkClientEvent) {
+      if (mode === 'json') {
+        const { type } = e;
+        const o: Record<string, unknown> = { t: new Date().toISOString(), event: type };
+        if (e.type === 'state') Object.assign(o, { state: e.state, detail: e.detail });
+        if ('job' in e) Object.assign(o, { jobId: e.job.jobId, kind: e.job.kind });
+        if (e.type === 'job:done') Object.assign(o, { ok: e.outcome.ok, accepted: e.accepted, reason: e.outcome.ok ? e.reason : e.outcome.reason });
+        if (e.type === 'warning') o.message = e.message;
+        if (e.type !== 'job:progress') process.stdout.write(JSON.stringify(o) + '\n');
+      }
+      switch (e.type) {
+        case 'state':
+          totals.state = e.state;
+          if (mode !== 'json' && (e.state === 'refused' || mode !== 'quiet')) log(`${e.state}${e.detail ? `: ${e.detail}` : ''}`);
+          break;
+        case 'job:start':
+          totals.current.set(e.job.leaseId, `${e.job.kind} #${e.job.jobId}`);
+          break;
+        case 'job:progress':
+          totals.current.set(e.job.leaseId, `${e.job.kind} #${e.job.jobId} ${e.progress.done}${e.progress.total ? `/${e.progress.total}` : ''}`);
+          break;
+        case 'job:lost':
+          totals.current.delete(e.job.leaseId);
+          totals.jobsLost++;
+          if (mode !== 'json') log(`lost job ${e.job.jobId}: ${e.detail}`);
+          break;
+        case 'job:done': {
+          totals.current.delete(e.job.leaseId);
+          if (!e.accepted) totals.jobsRejected++;
+          else if (e.outcome.ok) totals.jobsDone++;
+          else totals.jobsFailed++;
+          const r = e.outcome.ok ? (e.outcome.result as { counts?: Record<string, number>; kept?: number; items?: number } | null) : null;
+          if (r?.counts) for (const [k, v] of Object.entries(r.counts)) totals.statuses[k] = (totals.statuses[k] ?? 0) + v;
+          totals.items += r?.items ?? (e.outcome.ok ? 1 : 0);
+          totals.kept += r?.kept ?? 0;
+          if (mode === 'plain') log(`job ${e.job.jobId} (${e.job.kind}) ${e.outcome.ok ? 'done' : `failed: ${e.outcome.reason}`}${e.accepted ? '' : ` (not accepted: ${e.reason})`}`);
+          break;
+        }
+        case 'warning':
+          if (mode !== 'json') log(`warning: ${e.message}`);
+          break;
+        default:
+          break;
+      }
+    },
+    close() {
+      if (timer) clearInterval(timer);
+      if (mode === 'tty') out.write(`\r\x1b[2K${line()}\n`);
+    },
+  };
+}

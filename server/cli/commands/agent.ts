@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import { WorkClient } from '../../../shared/client/workClient.ts';
+import { obtainToken } from '../../agent/credentials.ts';
+import { AgentTotals, createDisplay, type DisplayMode } from '../../agent/display.ts';
+import { agentExecutors } from '../../agent/executors.ts';
+import type { Command } from '../command.ts';
+
+export const command: Command = {
+  summary: 'lend this machine: connect to a coordinator and run jobs',
+  usage: `Usage: crawlswarm agent --server URL (--nickname NAME [--team TEAM] | --token TOKEN) [options]
+
+Connects to a coordinator, takes the jobs this machine can run, uploads results, reconnects with backoff
+when the coordinator goes away. Ctrl-C finishes the running jobs (a second Ctrl-C hands them back), then
+says bye and prints a summary.
+
+Options:
+  --server URL        coordinator address (env CRAWLSWARM_SERVER)
+  --nickname NAME     register (first time) or reuse the saved token for NAME
+  --team TEAM         team to register under
+  --token TOKEN       API token (env CRAWLSWARM_TOKEN)
+  --concurrency N     jobs at once (default 2)
+  --jobs KINDS        comma-separated job kinds to take (default: all this agent can run)
+  --dry-run           run only 'noop' jobs: exercises the protocol without fetching anything
+  --json              one JSON line per event on stdout
+  --quiet             only errors and the final summary`,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        server: { type: 'string' }, nickname: { type: 'string' }, team: { type: 'string' }, token: { type: 'string' },
+        concurrency: { type: 'string' }, jobs: { type: 'string' }, 'dry-run': { type: 'boolean' },
+        json: { type: 'boolean' }, quiet: { type: 'boolean' },
+      },
+    });
+    const server = values.server ?? process.env.CRAWLSWARM_SERVER;
+    if (!server) {
+      process.stderr.write('crawlswarm agent: --server URL is required\n');
+      return 2;
+    }
+    const concurrency = Number(values.concurrency ?? 2);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      process.stderr.write('crawlswarm agent: --concurrency must be an integer from 1 to 64\n');
+      return 2;
+    }
+    let token: string;
+    try {
+      token = await obtainToken(server, { token: values.token ?? process.env.CRAWLSWARM_TOKEN, nickname: values.nickname, team: values.team });
+    } catch (err) {
+      process.stderr.write(`crawlswarm agent: ${(err as Error).message}\n`);
+      return 2;
+    }
+    const executors = agentExecutors({ dryRun: values['dry-run'] ?? false });
+    const wanted = values.jobs ? values.jobs.split(',').map((s) => s.trim()) : Object.keys(executors);
+    const unknown = wanted.filter((k) => !(k in executors));
+    if (unknown.length) {
+      process.stderr.write(`crawlswarm agent: cannot run job kinds ${unknown.join(', ')}; this agent runs ${Object.keys(executors).join(', ')}\n`);
+      return 2;
+    }
+    const mode: DisplayMode = values.json ? 'json' : values.quiet ? 'quiet' : process.stderr.isTTY ? 'tty' : 'plain';
+    const totals = new AgentTotals();
+    const display = createDisplay(mode, totals);
+    const client = new WorkClient({
+      url: server, token, kind: 'node',
+      capabilities: { jobKinds: wanted, backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: concurrency },
+      executors,
+      userAgent: `crawlswarm-agent node/${process.versions.node} ${process.platform}-${process.arch}`,
+      onEvent: (e) => display.onEvent(e),
+    });
+    client.start();
+    return new Promise<number>((resolve) => {
+      let stopping = 0;
+      const finish = async (drain: boolean) => {
+        await client.stop({ drain, drainMs: 60_000 });
+        display.close();
+        const summary = { ...totals.summary(), state: 'stopped' };
+        if (mode === 'json') process.stdout.write(JSON.stringify({ event: 'summary', ...summary }) + '\n');
+        else process.stderr.write(`summary: ${JSON.stringify(summary)}\n`);
+        resolve(totals.state === 'refused' ? 1 : 0);
+      };
+      const onSignal = () => {
+        stopping++;
+        if (stopping === 1) {
+          if (mode !== 'json') process.stderr.write('\nfinishing running jobs (Ctrl-C again to hand them back now)\n');
+          void finish(true);
+        } else if (stopping === 2) {
+          void client.stop({ drain: false });
+        } else process.exit(130);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      // a refused client (bad token, too old) will never work: exit with the reason shown
+      const watch = setInterval(() => {
+        if (client.currentState === 'refused') {
+          clearInterval(watch);
+          void finish(false);
+        }
+      }, 200);
+      watch.unref();
+    });
+  },
+};
