@@ -48,3 +48,15 @@ describe('URL status vocabulary', () => {
     expect(countStatuses([])).toEqual({});
   });
 });
+
+describe('sha256HexWeb', () => {
+  it('equals node:crypto on an image file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { sha256HexWeb } = await import('../../shared/image/hash.ts');
+    const { sha256Hex } = await import('../../server/image/prepare.ts');
+    const bytes = new Uint8Array(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'images', 'skimage-rocket.jpg')));
+    expect(await sha256HexWeb(bytes)).toBe('c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c');
+    expect(sha256Hex(bytes)).toBe(await sha256HexWeb(bytes));
+  });
+});
