@@ -1,6 +1,7 @@
 // The one entry point the rest of the project calls: compressed (or plain) WAT bytes in, candidate
 // batches and a summary out. Runs unchanged in Node and in a Web Worker; Node passes a zlib inflater.
 
+import { concatBytes } from './bytes.ts';
 import { DEFAULT_RULES, candidatesFromWat, createExtractState, type ExtractRules } from './candidates.ts';
 import { createWebMemberInflater, splitGzipMembers, type MemberInflater } from './gzip.ts';
 import { createEldDetector, laionSubset, type LanguageDetector } from './language.ts';
@@ -56,6 +57,7 @@ async function sniffFormat(
   let seen = 0;
   let gzip = false;
   let done = false;
+  let tail = new Uint8Array(0);
   while (seen < 64 * 1024) {
     const r = await it.next();
     if (r.done) {
@@ -63,15 +65,17 @@ async function sniffFormat(
       break;
     }
     head.push(r.value);
+    seen += r.value.byteLength;
     // 1f 8b 08 never occurs in text (0x8b is a UTF-8 continuation byte, 0x1f a control byte).
-    const v = r.value;
+    // The previous chunk's last 2 bytes join this one, so a magic split across chunks is seen.
+    const v = tail.byteLength ? concatBytes([tail, r.value]) : r.value;
+    tail = v.slice(Math.max(0, v.byteLength - 2));
     for (let i = v.indexOf(0x1f); i >= 0 && i + 2 < v.byteLength; i = v.indexOf(0x1f, i + 1)) {
       if (v[i + 1] === 0x8b && v[i + 2] === 0x08) {
         gzip = true;
         break;
       }
     }
-    seen += v.byteLength;
     if (gzip) break;
   }
   async function* replay(): AsyncGenerator<Uint8Array> {
@@ -187,6 +191,11 @@ export async function extractWat(chunks: AsyncIterable<Uint8Array>, options: Ext
   })) {
     if (ev.kind === 'error') {
       addError(ev.error);
+      continue;
+    }
+    if (ev.kind === 'skipped') {
+      summary.records++;
+      if (ev.type === 'metadata') summary.metadataRecords++;
       continue;
     }
     const rec = ev.record;

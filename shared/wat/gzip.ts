@@ -13,7 +13,14 @@ import type { WatError } from './types.ts';
 
 /** Result of inflating one gzip member. */
 export type InflateResult =
-  | { ok: true; bytes: Uint8Array }
+  | {
+      ok: true;
+      bytes: Uint8Array;
+      /** Set when the member ended before the span did: its exact length (the rest is not gzip). */
+      memberBytes?: number;
+      /** Set when bytes that are not gzip follow the member, at an unknown offset (web inflater). */
+      junkAfter?: boolean;
+    }
   | { ok: false; reason: 'truncated_gzip' | 'corrupt_gzip' | 'member_too_large'; detail: string };
 
 /**
@@ -26,6 +33,25 @@ export interface MemberInflater {
 
 /** Smallest possible gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer. */
 const MIN_MEMBER_BYTES = 20;
+
+/** Length of the gzip header at bytes[0] (FEXTRA, FNAME, FCOMMENT, FHCRC honoured), or -1 if cut short. */
+export function gzipHeaderLength(bytes: Uint8Array): number {
+  const flags = bytes[3] ?? 0;
+  let at = 10;
+  if (flags & 4) {
+    if (at + 2 > bytes.byteLength) return -1;
+    at += 2 + (bytes[at]! | (bytes[at + 1]! << 8));
+  }
+  for (const bit of [8, 16]) {
+    if (flags & bit) {
+      const zero = bytes.indexOf(0, at);
+      if (zero < 0) return -1;
+      at = zero + 1;
+    }
+  }
+  if (flags & 2) at += 2;
+  return at <= bytes.byteLength ? at : -1;
+}
 
 /** Whether a gzip member header can start at `bytes[i]` (magic, deflate method, reserved flags clear). */
 export function isGzipHeaderAt(bytes: Uint8Array, i: number): boolean {
@@ -61,42 +87,68 @@ export function nextGzipCandidate(bytes: Uint8Array, from: number): number {
   }
 }
 
+/** Runs bytes through a DecompressionStream; returns what came out, and the error if one ended it. */
+async function decompressAll(
+  format: 'gzip' | 'deflate-raw',
+  bytes: Uint8Array,
+  maxOutputBytes: number,
+): Promise<{ parts: Uint8Array[]; total: number; error: unknown; tooLarge: boolean }> {
+  const ds = new DecompressionStream(format);
+  const writer = ds.writable.getWriter();
+  // Errors surface on the readable side; these promises only need a handler.
+  writer.write(bytes as Uint8Array<ArrayBuffer>).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = ds.readable.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { parts, total, error: null, tooLarge: false };
+      total += value.byteLength;
+      if (total > maxOutputBytes) {
+        reader.cancel().catch(() => {});
+        return { parts, total, error: null, tooLarge: true };
+      }
+      parts.push(value);
+    }
+  } catch (e) {
+    return { parts, total, error: e, tooLarge: false };
+  }
+}
+
 /** Inflater on the web platform's `DecompressionStream('gzip')` (browser, Web Worker, and Node >= 18). */
 export function createWebMemberInflater(): MemberInflater {
   return {
     async inflate(member, maxOutputBytes) {
-      const ds = new DecompressionStream('gzip');
-      const writer = ds.writable.getWriter();
-      // Errors surface on the readable side; these promises only need a handler.
-      writer.write(member as Uint8Array<ArrayBuffer>).catch(() => {});
-      writer.close().catch(() => {});
-      const reader = ds.readable.getReader();
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          total += value.byteLength;
-          if (total > maxOutputBytes) {
-            reader.cancel().catch(() => {});
-            return { ok: false, reason: 'member_too_large', detail: `inflates past ${maxOutputBytes} bytes` };
-          }
-          parts.push(value);
-        }
-      } catch (e) {
-        return classifyInflateError(e);
-      }
-      if (parts.length === 1) return { ok: true, bytes: parts[0]! };
-      const out = new Uint8Array(total);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.byteLength;
-      }
-      return { ok: true, bytes: out };
+      const r = await decompressAll('gzip', member, maxOutputBytes);
+      if (r.tooLarge) return { ok: false, reason: 'member_too_large', detail: `inflates past ${maxOutputBytes} bytes` };
+      if (r.error === null) return { ok: true, bytes: concatParts(r.parts, r.total) };
+      const failed = classifyInflateError(r.error);
+      // The member inflated, then non-gzip bytes followed (Chromium: "Junk found after end of
+      // compressed data", output already delivered; Node: "incorrect header check", output withheld,
+      // so inflate the deflate data alone, which stops at its end).
+      if (!/junk|incorrect header check/i.test(failed.detail)) return failed;
+      if (r.parts.length) return { ok: true, bytes: concatParts(r.parts, r.total), junkAfter: true };
+      const header = gzipHeaderLength(member);
+      if (header < 0) return failed;
+      const raw = await decompressAll('deflate-raw', member.subarray(header), maxOutputBytes);
+      if (raw.tooLarge) return { ok: false, reason: 'member_too_large', detail: `inflates past ${maxOutputBytes} bytes` };
+      if (!raw.parts.length) return failed;
+      return { ok: true, bytes: concatParts(raw.parts, raw.total), junkAfter: true };
     },
   };
+}
+
+function concatParts(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /** Maps an inflater exception to a stable reason. */
@@ -170,7 +222,8 @@ export async function* splitGzipMembers(
       // A header cut by the window end: keep it in the next search.
       searched = c >= 0 ? c : Math.max(from, v.byteLength);
       if (v.byteLength - from > opts.maxMemberInputBytes) return -2;
-      if (!(await pull())) return c >= 0 ? -1 : -1;
+      // At EOF a header cut by the end still ends the member before it.
+      if (!(await pull())) return c >= 0 ? c : -1;
     }
   };
 
@@ -184,8 +237,15 @@ export async function* splitGzipMembers(
     while (win.length > 0 || (await pull())) {
       if (win.length === 0) continue;
       if (win.offset >= opts.endOffset) return;
+      // A header needs 10 bytes to be recognised.
+      while (win.length < 10 && (await pull()));
       // Find where this member starts: normally right here.
       const v0 = win.view();
+      if (eof && v0.byteLength < 10 && v0[0] === 0x1f && (v0.byteLength < 2 || v0[1] === 0x8b)) {
+        const e = report({ reason: 'truncated_gzip', offset: win.offset, detail: `input ends inside a gzip header (${v0.byteLength} bytes)` });
+        if (e) yield e;
+        return;
+      }
       if (!isGzipHeaderAt(v0, 0)) {
         const c = await candidateFrom(1);
         const e = report({ reason: 'corrupt_gzip', offset: win.offset, detail: 'no gzip header here; skipping to the next member' });
@@ -227,8 +287,15 @@ export async function* splitGzipMembers(
       if (result.ok) {
         aligning = false;
         resyncing = false;
-        win.consume(end);
+        // A member followed by non-gzip bytes: stop at its exact end when the inflater knows it (the
+        // junk is then reported on the next turn), else report here and skip the whole span.
+        const exact = result.memberBytes !== undefined && result.memberBytes < end ? result.memberBytes : end;
+        win.consume(exact);
         yield { kind: 'data', bytes: result.bytes, memberStart, memberEnd: win.offset };
+        if (result.junkAfter) {
+          const e = report({ reason: 'corrupt_gzip', offset: memberStart, detail: 'bytes that are not gzip follow this member' });
+          if (e) yield e;
+        }
         continue;
       }
       const e = report({ reason: result.reason, offset: memberStart, detail: result.detail });

@@ -6,7 +6,11 @@ import { ByteWindow, asciiBytes, indexOfBytes } from './bytes.ts';
 import type { MemberEvent } from './gzip.ts';
 import type { WarcRecord, WatError } from './types.ts';
 
-export type WarcEvent = { kind: 'record'; record: WarcRecord } | { kind: 'error'; error: WatError };
+export type WarcEvent =
+  | { kind: 'record'; record: WarcRecord }
+  /** A record whose body was not read (over the record cap); it still counts as a record. */
+  | { kind: 'skipped'; offset: number; type: string }
+  | { kind: 'error'; error: WatError };
 
 /** What the reader consumes: decoded bytes (with their gzip member's offsets when known), gaps, errors. */
 export type ReaderInput = MemberEvent | { kind: 'data'; bytes: Uint8Array; memberStart?: undefined; memberEnd?: undefined };
@@ -165,6 +169,7 @@ export async function* readWarcRecords(input: AsyncIterable<ReaderInput>, opts: 
         records++;
         win.consume(h + HEADER_END.byteLength);
         mode = 'seek';
+        yield { kind: 'skipped', offset, type: (headerValue(headers, 'WARC-Type') ?? '').toLowerCase() };
         continue;
       }
       const bodyStart = h + HEADER_END.byteLength;
@@ -186,6 +191,7 @@ export async function* readWarcRecords(input: AsyncIterable<ReaderInput>, opts: 
           records++;
           win.consume(bodyStart);
           mode = 'seek';
+          yield { kind: 'skipped', offset, type: (headerValue(headers, 'WARC-Type') ?? '').toLowerCase() };
           continue;
         }
         return; // wait for more input (bounded by the cap above)
