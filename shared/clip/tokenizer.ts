@@ -78,7 +78,11 @@ export interface ClipTokenizer {
    * a long text makes the whole call return `text_too_long`.
    */
   tokenize(texts: readonly string[], contextLength?: number, truncate?: boolean): ClipTokenBatch | ClipTextTooLong;
-  /** openai `SimpleTokenizer.decode`: `</w>` becomes a space, special tokens stay as text, invalid UTF-8 becomes U+FFFD. */
+  /**
+   * openai `SimpleTokenizer.decode`: `</w>` becomes a space, special tokens stay as text, invalid UTF-8
+   * becomes U+FFFD, padding (id 0) decodes as `!` as it does there. Throws RangeError for an id outside
+   * 0..49407 (Python raises KeyError): ids come from this tokenizer or a model, so that is a bug.
+   */
   decode(ids: Iterable<number | bigint>): string;
   /** The token string of an id (`'cat</w>'`, `'<|endoftext|>'`), as in the vocabulary. */
   tokenText(id: number): string | undefined;
@@ -140,7 +144,7 @@ export function createClipTokenizer(
   let bytesOfId: Uint8Array[] | undefined; // built on first decode: encoding never needs it
 
   // Symbols of a word: its UTF-8 bytes as base ids, the last one marked end-of-word (+256).
-  // (No closures in here: tsx/esbuild wraps every function it creates, which shows up in profiles.)
+  // No closures in here: it runs for every word the cache misses.
   function wordSymbols(word: string): number[] {
     const symbols: number[] = [];
     for (let i = 0; i < word.length; i++) {

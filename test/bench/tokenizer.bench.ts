@@ -85,12 +85,19 @@ function zipfCaptions(tokenizer: ClipTokenizer, count: number): string[] {
 
 function encodeFigures(mergesText: string, label: string, texts: string[], minMs: number, note: string): BenchResult[] {
   const uncached = measure(build(mergesText, 0), texts, minMs);
-  // Cold: a fresh cached tokenizer's first pass, where the first sighting of each word is a miss.
-  const cached = build(mergesText, 20_000);
-  const t0 = performance.now();
+  // First pass: fresh cached tokenizers (built outside the timing), where each word's first sighting is a
+  // miss that also fills the cache. Repeated on new tokenizers so that short sets still time enough work.
+  let coldMs = 0;
+  let coldTexts = 0;
   let coldTokens = 0;
-  for (const text of texts) coldTokens += cached.encode(text).length - 2;
-  const coldMs = performance.now() - t0;
+  let cached = build(mergesText, 20_000);
+  for (let round = 0; round < 20 && (round < 3 || coldMs < minMs / 4); round++) {
+    cached = build(mergesText, 20_000);
+    const t0 = performance.now();
+    for (const text of texts) coldTokens += cached.encode(text).length - 2;
+    coldMs += performance.now() - t0;
+    coldTexts += texts.length;
+  }
   const warm = measure(cached, texts, minMs);
 
   // tokenize(): the int64 [32, 77] batches a text model takes, padding and BigInt conversion included.
@@ -111,7 +118,7 @@ function encodeFigures(mergesText: string, label: string, texts: string[], minMs
   return [
     { name: `${label}: encode, no word cache (baseline)`, value: uncached.textsPerS, unit: 'texts/s', note },
     { name: `${label}: encode, no word cache (baseline)`, value: uncached.tokensPerS, unit: 'tokens/s' },
-    { name: `${label}: encode, word cache, first pass`, value: (texts.length / coldMs) * 1000, unit: 'texts/s', baseline: uncached.textsPerS },
+    { name: `${label}: encode, word cache, first pass`, value: (coldTexts / coldMs) * 1000, unit: 'texts/s', baseline: uncached.textsPerS },
     { name: `${label}: encode, word cache, first pass`, value: (coldTokens / coldMs) * 1000, unit: 'tokens/s', baseline: uncached.tokensPerS },
     { name: `${label}: encode, word cache, warm`, value: warm.textsPerS, unit: 'texts/s', baseline: uncached.textsPerS, note: cacheNote },
     { name: `${label}: encode, word cache, warm`, value: warm.tokensPerS, unit: 'tokens/s', baseline: uncached.tokensPerS },
