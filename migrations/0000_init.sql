@@ -89,7 +89,7 @@ CREATE UNIQUE INDEX "assignments_lease_id" ON "assignments" USING btree ("lease_
 CREATE INDEX "assignments_job" ON "assignments" USING btree ("job_id");--> statement-breakpoint
 CREATE INDEX "assignments_expiry" ON "assignments" USING btree ("lease_deadline") WHERE "assignments"."state" = 'leased';--> statement-breakpoint
 CREATE INDEX "assignments_worker_leased" ON "assignments" USING btree ("worker_id") WHERE "assignments"."state" = 'leased';--> statement-breakpoint
-CREATE INDEX "jobs_claim" ON "jobs" USING btree ("kind","priority","shuffle_key") WHERE "jobs"."state" = 'queued';--> statement-breakpoint
+CREATE INDEX "jobs_claim" ON "jobs" USING btree ("priority" DESC NULLS LAST,"shuffle_key") WHERE "jobs"."state" = 'queued';--> statement-breakpoint
 CREATE INDEX "jobs_state" ON "jobs" USING btree ("state");--> statement-breakpoint
 CREATE UNIQUE INDEX "results_assignment" ON "results" USING btree ("assignment_id");--> statement-breakpoint
 CREATE INDEX "results_job" ON "results" USING btree ("job_id");--> statement-breakpoint

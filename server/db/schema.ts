@@ -81,7 +81,8 @@ export const jobs = pgTable('jobs', {
   finished_at: ts('finished_at'),
 }, (t) => [
   check('jobs_state_check', sql`${t.state} in ('queued', 'active', 'completed', 'failed')`),
-  index('jobs_claim').on(t.kind, t.priority, t.shuffle_key).where(sql`${t.state} = 'queued'`),
+  // Claims walk this index in order and stop at the first rows that fit, instead of sorting the queue.
+  index('jobs_claim').on(t.priority.desc(), t.shuffle_key).where(sql`${t.state} = 'queued'`),
   index('jobs_state').on(t.state),
 ]);
 

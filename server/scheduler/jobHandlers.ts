@@ -10,7 +10,6 @@ import { failAssignment } from '../db/queries/failAssignment.ts';
 import { findLease } from '../db/queries/findLease.ts';
 import { heartbeatLease } from '../db/queries/heartbeatLease.ts';
 import { releaseLeases } from '../db/queries/releaseLeases.ts';
-import { countLeases } from '../db/queries/countLeases.ts';
 import type { Deps } from '../deps.ts';
 import { handle } from './handle.ts';
 import type { CoordinatorSocket } from './types.ts';
@@ -22,18 +21,20 @@ const LEASE_LOST = (leaseId: string) =>
 /** The scheduler's request path: thin handlers that validate, call one query and answer. */
 export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void {
   const { db, clock, config, log } = deps;
+  // Kinds of the leases handed out on this socket, so completing needs no lookup; after a reconnect the
+  // lease is looked up in the database instead.
+  const leaseKinds = new Map<string, string>();
 
   socket.on('job:request', handle(socket, log, 'job:request', JobRequest, async (m): Promise<JobRequestAck | AckFailure> => {
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
     const now = clock.now();
-    const held = await countLeases(db, worker.id);
-    const max = Math.min(m.max, worker.capabilities.maxJobs - held);
     const kinds = worker.capabilities.jobKinds.filter((k) => k in JOB_KINDS);
     const claimed = await claimJobs(db, {
       workerId: worker.id, volunteerId: socket.data.volunteer.id, kinds, features: worker.capabilities.features,
-      max, now, leaseMs: config.leaseMs,
+      max: Math.min(m.max, worker.capabilities.maxJobs), now, leaseMs: config.leaseMs,
     });
+    for (const c of claimed) leaseKinds.set(c.leaseId, c.kind);
     return {
       ok: true,
       jobs: claimed.map((c) => ({
@@ -54,18 +55,19 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
   socket.on('job:complete', handle(socket, log, 'job:complete', Complete, async (m): Promise<CompleteAck | AckFailure> => {
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
-    const lease = await findLease(db, m.leaseId, worker.id);
-    if (!lease) return LEASE_LOST(m.leaseId);
-    const kind = JOB_KINDS[lease.kind];
-    if (!kind) return failure('internal', `job kind '${lease.kind}' is unknown to this coordinator`);
+    const kindName = leaseKinds.get(m.leaseId) ?? (await findLease(db, m.leaseId, worker.id))?.kind;
+    if (!kindName) return LEASE_LOST(m.leaseId);
+    const kind = JOB_KINDS[kindName];
+    if (!kind) return failure('internal', `job kind '${kindName}' is unknown to this coordinator`);
     const parsed = kind.result.safeParse(m.result);
     if (!parsed.success) {
-      return failure('bad_request', `result of a ${lease.kind} job: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return failure('bad_request', `result of a ${kindName} job: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     const body = JSON.stringify(parsed.data);
     const res = await completeAssignment(db, {
-      leaseId: m.leaseId, workerId: worker.id, kind: lease.kind, body: parsed.data, bodyBytes: body.length, now: clock.now(),
+      leaseId: m.leaseId, workerId: worker.id, kind: kindName, body: parsed.data, bodyBytes: body.length, now: clock.now(),
     });
+    leaseKinds.delete(m.leaseId);
     if (!res.ok) return LEASE_LOST(m.leaseId);
     return { ok: true, duplicate: res.duplicate };
   }));
@@ -74,6 +76,7 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
     const res = await failAssignment(db, { leaseId: m.leaseId, workerId: worker.id, reason: m.reason, detail: m.detail, transient: m.transient, now: clock.now() });
+    leaseKinds.delete(m.leaseId);
     if (!res) return LEASE_LOST(m.leaseId);
     return { ok: true, jobState: res.jobState };
   }));
@@ -81,6 +84,7 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
   socket.on('job:release', handle(socket, log, 'job:release', Release, async (m): Promise<ReleaseAck | AckFailure> => {
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
+    leaseKinds.delete(m.leaseId);
     const n = await releaseLeases(db, { workerId: worker.id, leaseId: m.leaseId, now: clock.now() });
     if (n === 0) return LEASE_LOST(m.leaseId);
     return { ok: true };

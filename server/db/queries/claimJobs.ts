@@ -19,6 +19,7 @@ export interface ClaimedJob {
  */
 export async function claimJobs(
   db: Database,
+  /** `max`: the worker's slots (maxJobs); leases it already holds are subtracted here. */
   c: { workerId: string; volunteerId: number; kinds: readonly string[]; features: readonly string[]; max: number; now: Date; leaseMs: number },
 ): Promise<ClaimedJob[]> {
   if (c.max <= 0 || c.kinds.length === 0) return [];
@@ -32,7 +33,8 @@ export async function claimJobs(
           select 1 from assignments a
           where a.job_id = j.id and a.volunteer_id = ${c.volunteerId} and a.state in ('leased', 'completed')))
       order by j.priority desc, j.shuffle_key
-      limit ${c.max}
+      -- never more than the worker's free slots, counted in the same statement
+      limit greatest(0, ${c.max} - (select count(*) from assignments h where h.worker_id = ${c.workerId} and h.state = 'leased'))
       for update of j skip locked
     ), claimed as (
       update jobs j set
