@@ -6,10 +6,10 @@ import { createZlibMemberInflater } from './zlib-inflater.ts';
 
 export async function extractWatFromLocation(
   location: string,
-  opts: ExtractOptions & { range?: ByteRange; signal?: AbortSignal } = {},
+  opts: ExtractOptions & { range?: ByteRange; signal?: AbortSignal; chunkBytes?: number } = {},
 ): Promise<{ ok: true; summary: ExtractSummary } | SourceFailure> {
-  const { range, signal, ...extractOptions } = opts;
-  const source = await openWatSource(location, { range, signal });
+  const { range, signal, chunkBytes, ...extractOptions } = opts;
+  const source = await openWatSource(location, { range, signal, chunkBytes });
   if (!source.ok) return source;
   const summary = await extractWat(source.chunks, {
     inflater: createZlibMemberInflater(),

@@ -5,4 +5,5 @@ export { createWebMemberInflater, splitGzipMembers, type InflateResult, type Mem
 export { createEldDetector, laionSubset, type EldSize, type LanguageDetector, type LanguageGuess } from './language.ts';
 export { decodeHtmlEntities } from './html.ts';
 export { readWarcRecords, type WarcEvent } from './warc.ts';
+export { openWatUrl, streamChunks, type ByteRange, type SourceFailure, type WatSource } from './source.ts';
 export type { Candidate, DropCounts, ExtractProgress, ExtractSummary, WarcRecord, WatError, WatErrorReason } from './types.ts';
