@@ -366,3 +366,29 @@ export function attentionMask(ids: BigInt64Array, contextLength: number): BigInt
   }
   return mask;
 }
+
+/** A FileLoader over files already in memory, keyed by manifest path. */
+export function bytesLoader(files: Readonly<Record<string, Uint8Array>>): FileLoader {
+  return async (file) => {
+    const bytes = files[file.path];
+    return bytes ? { ok: true, bytes } : { ok: false, reason: 'load_failed', detail: `${file.path}: not among the ${Object.keys(files).length} files given` };
+  };
+}
+
+/**
+ * A FileLoader that downloads `file.path` relative to `baseUrl` (the coordinator's model route, e.g.
+ * `/models/clip-vit-b-32/`), for pages and workers. Caching (idb / Cache API) belongs to the caller, who
+ * can wrap this loader; the runner checks sha256 whatever the source.
+ */
+export function fetchLoader(baseUrl: string, fetchImpl: typeof fetch = fetch): FileLoader {
+  const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+  return async (file) => {
+    try {
+      const res = await fetchImpl(base + file.path);
+      if (!res.ok) return { ok: false, reason: 'load_failed', detail: `${base}${file.path}: HTTP ${res.status}` };
+      return { ok: true, bytes: new Uint8Array(await res.arrayBuffer()) };
+    } catch (e) {
+      return { ok: false, reason: 'load_failed', detail: `${base}${file.path}: ${errorText(e)}` };
+    }
+  };
+}

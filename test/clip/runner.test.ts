@@ -5,7 +5,9 @@ import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrtNodeBackend } from '../../server/clip/ortNode.ts';
 import { dirLoader, loadManifest } from '../../server/clip/modelStore.ts';
-import { createClipSession, type ClipBackend, type ClipSession, type Embeddings } from '../../shared/clip/runner.ts';
+import { bytesLoader, createClipSession, fetchLoader, type ClipBackend, type ClipSession, type Embeddings } from '../../shared/clip/runner.ts';
+import { loadClipTokenizer } from '../../server/clip/vocab.ts';
+import { createServer } from 'node:http';
 import { createOrtWebBackend, type OrtModule } from '../../shared/clip/ortWeb.ts';
 import { l2NormalizeRows, cosine } from '../../shared/clip/score.ts';
 import { modelHash, type ClipManifest } from '../../shared/clip/manifest.ts';
@@ -132,6 +134,48 @@ describe('tiny model on onnxruntime-node', () => {
     const auto = ok(await createClipSession({ manifest, backend: nodeBackend, devices: ['cpu'], load: dirLoader(dir) }));
     sessions.push(auto.session);
     expect(auto.session.variant.dtype).toBe('q8');
+  });
+});
+
+describe('with the project tokenizer and other loaders', () => {
+  it('embeds tokenizer output (int64 rows) the same as the reference on those ids', async () => {
+    const tok = await loadClipTokenizer();
+    if (!tok.ok) throw new Error(tok.detail);
+    const batch = tok.tokenizer.tokenize(['a photo of a cat', 'Een fiets tegen de muur', 'x'.repeat(400)]);
+    if (!batch.ok) throw new Error(batch.detail);
+    expect(batch.truncatedRows).toEqual([2]);
+    const s = ok(await open(nodeBackend, ['cpu'])).session;
+    const got = ok(await s.embedTexts(batch.inputIds));
+    const rows = Array.from({ length: 3 }, (_, r) => Array.from(batch.inputIds.subarray(r * 77, (r + 1) * 77), Number));
+    const ref = l2NormalizeRows(referenceTextEmbeds(arch, synthWeights(arch, 1), rows), D);
+    expect(maxAbsDiff(got.embeddings, ref)).toBeLessThan(REFERENCE_TOLERANCE);
+  });
+
+  it('loads from memory and over HTTP, and a failed download is load_failed', async () => {
+    const files: Record<string, Uint8Array> = {};
+    for (const v of manifest.variants) for (const f of [v.vision, v.text]) files[f.path] = new Uint8Array(await readFile(join(dir, f.path)));
+    const mem = ok(await createClipSession({ manifest, backend: nodeBackend, devices: ['cpu'], load: bytesLoader(files), dtype: 'fp32' }));
+    sessions.push(mem.session);
+    const server = createServer(async (req, res) => {
+      try {
+        res.end(await readFile(join(dir, new URL(req.url ?? '/', 'http://x').pathname.replace('/models/tiny/', ''))));
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const http = ok(await createClipSession({ manifest, backend: nodeBackend, devices: ['cpu'], load: fetchLoader(`http://127.0.0.1:${port}/models/tiny`), dtype: 'fp32' }));
+      sessions.push(http.session);
+      const px = testPixels(1, S);
+      expect(maxAbsDiff(ok(await mem.session.embedImages(px)).embeddings, ok(await http.session.embedImages(px)).embeddings)).toBe(0);
+      const missing = await createClipSession({ manifest, backend: nodeBackend, devices: ['cpu'], load: fetchLoader(`http://127.0.0.1:${port}/elsewhere/`), dtype: 'fp32' });
+      expect(missing).toMatchObject({ ok: false, reason: 'load_failed' });
+      if (!missing.ok) expect(missing.detail).toContain('HTTP 404');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
 

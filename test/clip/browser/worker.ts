@@ -3,7 +3,7 @@
 // @ts-expect-error -- resolved by the browser at run time (served from node_modules/onnxruntime-web/dist)
 import * as ortModule from '/ort/ort.min.mjs';
 import { createOrtWebBackend, type OrtModule } from '../../../shared/clip/ortWeb.ts';
-import { createClipSession, type FileLoader } from '../../../shared/clip/runner.ts';
+import { createClipSession, fetchLoader } from '../../../shared/clip/runner.ts';
 import { parseManifest, type Device, type ModelDtype } from '../../../shared/clip/manifest.ts';
 
 const ort = ortModule as OrtModule & { env: { wasm: { wasmPaths: string; numThreads: number } } };
@@ -17,11 +17,7 @@ interface Request {
   rows: number[][];
 }
 
-const load: FileLoader = async (file) => {
-  const res = await fetch(`/model/${file.path}`);
-  if (!res.ok) return { ok: false, reason: 'load_failed', detail: `${file.path}: HTTP ${res.status}` };
-  return { ok: true, bytes: new Uint8Array(await res.arrayBuffer()) };
-};
+const load = fetchLoader('/model/');
 
 self.onmessage = async (event: MessageEvent<Request>) => {
   const req = event.data;
