@@ -109,8 +109,17 @@ export interface Fetcher {
   /** `signal` aborts this URL (job cancelled): it then ends as `aborted`. */
   fetchImage(url: string, opts?: { signal?: AbortSignal }): Promise<FetchOutcome>;
   /** Live counters for progress displays and tests. */
-  stats(): { inFlight: number; waiting: number; skippedHosts: number };
+  stats(): { inFlight: number; waitingForGlobalSlot: number; hostsWithFailures: number };
   close(): Promise<void>;
+}
+
+/** What an attempt learned so far, reported whatever the outcome. */
+interface Progress {
+  finalUrl: string;
+  redirects: number;
+  address: string | null;
+  httpStatus: number | null;
+  contentType: string | null;
 }
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -190,73 +199,95 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
     return new HopFailure('connect-error', message);
   }
 
-  async function attempt(url: URL, external: AbortSignal | undefined, progress: { finalUrl: string; redirects: number; address: string | null; httpStatus: number | null; contentType: string | null }): Promise<Uint8Array> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error('deadline')), o.totalTimeoutMs);
-    const onExternal = () => controller.abort(new Error('cancelled'));
-    external?.addEventListener('abort', onExternal, { once: true });
+  /**
+   * One attempt: the first hop and its redirects. Each hop first waits for a slot on its host and then a
+   * global slot, holding nothing while it waits (so URLs queued on a busy host never hold global slots
+   * other hosts could use), and the attempt's time budget runs only while a hop holds its slots: waiting
+   * in a host's queue behind slow downloads is not a timeout of this URL.
+   */
+  async function attempt(url: URL, external: AbortSignal | undefined, progress: Progress): Promise<Uint8Array> {
+    let budgetMs = o.totalTimeoutMs;
     const seen = new Set<string>();
     let current = url;
-    try {
-      for (let hop = 0; ; hop++) {
-        progress.finalUrl = current.href;
-        if (seen.has(current.href)) throw new HopFailure('redirect-loop', `back to ${current.href} after ${hop} redirects`);
-        seen.add(current.href);
-        const host = current.hostname.toLowerCase();
-        const release = await perHost.acquire(host);
-        try {
-          if (controller.signal.aborted) throw new Error('aborted while waiting');
-          const resolved = await raceAbort(resolveHop(current), controller.signal);
-          progress.address = resolved.address;
-          pins.set(host.startsWith('[') ? host.slice(1, -1) : host, resolved);
-          const res = await request(current, {
-            method: 'GET',
-            dispatcher: agent as Dispatcher,
-            signal: controller.signal,
-            headers: { 'user-agent': o.userAgent, accept: 'image/webp,image/png,image/jpeg;q=0.9,*/*;q=0.1' },
-          });
-          progress.httpStatus = res.statusCode;
-          const location = header(res.headers, 'location');
-          if (REDIRECT_CODES.has(res.statusCode) && location) {
-            await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
-            if (hop + 1 > o.maxRedirects) throw new HopFailure('too-many-redirects', `more than ${o.maxRedirects} redirects`, res.statusCode);
-            let next: URL;
-            try {
-              next = new URL(location, current);
-            } catch {
-              throw new HopFailure('bad-url', `bad Location ${JSON.stringify(location)}`, res.statusCode);
-            }
-            if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HopFailure('bad-url', `redirect to ${next.protocol} URL`, res.statusCode);
-            progress.redirects = hop + 1;
-            current = next;
-            continue;
-          }
-          if (res.statusCode < 200 || res.statusCode >= 300) {
-            await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
-            throw new HopFailure('http-error', `HTTP ${res.statusCode}`, res.statusCode);
-          }
-          progress.contentType = header(res.headers, 'content-type');
-          const robots = checkXRobotsTag(res.headers['x-robots-tag'] as string | string[] | undefined, o.robotsToken);
-          if (robots.optOut) {
-            res.body.destroy();
-            throw new HopFailure('opt-out', `X-Robots-Tag ${robots.matched}`, res.statusCode);
-          }
-          const declared = Number(header(res.headers, 'content-length') ?? NaN);
-          if (declared > o.maxBytes) {
-            res.body.destroy();
-            throw new HopFailure('too-large', `Content-Length ${declared} > ${o.maxBytes}`, res.statusCode);
-          }
-          return await readBody(res.body, res.statusCode);
-        } finally {
-          release();
-        }
+    for (let hop = 0; ; hop++) {
+      progress.finalUrl = current.href;
+      if (seen.has(current.href)) throw new HopFailure('redirect-loop', `back to ${current.href} after ${hop} redirects`);
+      seen.add(current.href);
+      const host = current.hostname.toLowerCase();
+      const releaseHost = await perHost.acquire(host);
+      // The host may have been marked dead while this URL waited in its queue.
+      const skip = memory.skipReason(host);
+      if (skip) {
+        releaseHost();
+        throw new HopFailure('host-skipped', skip);
       }
-    } catch (err) {
-      throw classifyError(err, controller.signal, external);
-    } finally {
-      clearTimeout(timer);
-      external?.removeEventListener('abort', onExternal);
+      const releaseGlobal = await global.acquire();
+      const controller = new AbortController();
+      const startedMs = d.clock.nowMs();
+      const timer = setTimeout(() => controller.abort(new Error('deadline')), Math.max(0, budgetMs));
+      const onExternal = () => controller.abort(new Error('cancelled'));
+      external?.addEventListener('abort', onExternal, { once: true });
+      try {
+        if (external?.aborted) throw new HopFailure('aborted', 'cancelled by the caller');
+        const next = await hopOnce(current, hop, controller.signal, progress);
+        if (next instanceof Uint8Array) return next;
+        current = next;
+      } catch (err) {
+        throw classifyError(err, controller.signal, external);
+      } finally {
+        clearTimeout(timer);
+        external?.removeEventListener('abort', onExternal);
+        releaseGlobal();
+        releaseHost();
+        budgetMs -= d.clock.nowMs() - startedMs;
+      }
     }
+  }
+
+  /** One request: resolves and pins, then answers the body (final hop) or the next URL (redirect). */
+  async function hopOnce(current: URL, hop: number, signal: AbortSignal, progress: Progress): Promise<Uint8Array | URL> {
+    const host = current.hostname.toLowerCase();
+    const resolved = await raceAbort(resolveHop(current), signal);
+    progress.address = resolved.address;
+    pins.set(host.startsWith('[') ? host.slice(1, -1) : host, resolved);
+    const res = await request(current, {
+      method: 'GET',
+      dispatcher: agent as Dispatcher,
+      signal,
+      headers: { 'user-agent': o.userAgent, accept: 'image/webp,image/png,image/jpeg;q=0.9,*/*;q=0.1' },
+    });
+    progress.httpStatus = res.statusCode;
+    const location = header(res.headers, 'location');
+    if (REDIRECT_CODES.has(res.statusCode) && location) {
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+      if (hop + 1 > o.maxRedirects) throw new HopFailure('too-many-redirects', `more than ${o.maxRedirects} redirects`, res.statusCode);
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch {
+        throw new HopFailure('bad-url', `bad Location ${JSON.stringify(location)}`, res.statusCode);
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HopFailure('bad-url', `redirect to ${next.protocol} URL`, res.statusCode);
+      progress.redirects = hop + 1;
+      return next;
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+      throw new HopFailure('http-error', `HTTP ${res.statusCode}`, res.statusCode);
+    }
+    progress.contentType = header(res.headers, 'content-type');
+    // Opt-out and declared size are decided on the headers: the body is never read.
+    const robots = checkXRobotsTag(res.headers['x-robots-tag'] as string | string[] | undefined, o.robotsToken);
+    if (robots.optOut) {
+      res.body.destroy();
+      throw new HopFailure('opt-out', `X-Robots-Tag ${robots.matched}`, res.statusCode);
+    }
+    const declared = Number(header(res.headers, 'content-length') ?? NaN);
+    if (declared > o.maxBytes) {
+      res.body.destroy();
+      throw new HopFailure('too-large', `Content-Length ${declared} > ${o.maxBytes}`, res.statusCode);
+    }
+    return await readBody(res.body, res.statusCode);
   }
 
   /** Streams the body with the size cap, the bandwidth cap and the early image checks. */
@@ -290,7 +321,7 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
 
   async function fetchImage(rawUrl: string, opts: { signal?: AbortSignal } = {}): Promise<FetchOutcome> {
     const started = d.clock.nowMs();
-    const progress = { finalUrl: rawUrl, redirects: 0, address: null as string | null, httpStatus: null as number | null, contentType: null as string | null };
+    const progress: Progress = { finalUrl: rawUrl, redirects: 0, address: null, httpStatus: null, contentType: null };
     let attempts = 0;
     const finish = (r: { ok: true; body: Uint8Array } | HopFailure): FetchOutcome => {
       const base = { url: rawUrl, ...progress, attempts, seconds: (d.clock.nowMs() - started) / 1000 };
@@ -305,37 +336,36 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return finish(new HopFailure('bad-url', `${url.protocol} is not http(s)`));
     const host = url.hostname.toLowerCase();
-    const releaseGlobal = await global.acquire();
-    try {
-      for (;;) {
-        const skip = memory.skipReason(host);
-        if (skip) return finish(new HopFailure('host-skipped', skip));
-        if (opts.signal?.aborted) return finish(new HopFailure('aborted', 'cancelled by the caller'));
-        attempts++;
-        try {
-          const body = await attempt(url, opts.signal, progress);
-          memory.recordSuccess(host);
-          return finish({ ok: true, body });
-        } catch (err) {
-          const f = err as HopFailure;
-          const code = f.httpStatus ?? 0;
-          const hostTrouble = f.status === 'timeout' || f.status === 'connect-error' || f.status === 'dns-error' || code === 429 || code >= 500;
-          if (hostTrouble) memory.recordFailure(host, `${f.status}: ${f.detail}`);
-          else if (progress.httpStatus !== null) memory.recordSuccess(host);
-          const retryable = (f.status === 'timeout' || (f.status === 'http-error' && code >= 500)) && attempts < 2;
-          if (!retryable) return finish(f);
-          await d.clock.sleepMs(o.retryDelayMs);
-        }
+    // A URL whose retry finds its host marked dead ends with its own failure, not host-skipped.
+    let lastFailure: HopFailure | null = null;
+    for (;;) {
+      const skip = memory.skipReason(host);
+      if (skip) return finish(lastFailure ?? new HopFailure('host-skipped', skip));
+      if (opts.signal?.aborted) return finish(new HopFailure('aborted', 'cancelled by the caller'));
+      attempts++;
+      try {
+        const body = await attempt(url, opts.signal, progress);
+        memory.recordSuccess(host);
+        return finish({ ok: true, body });
+      } catch (err) {
+        const f = err as HopFailure;
+        if (f.status === 'host-skipped' && lastFailure) return finish(lastFailure);
+        lastFailure = f;
+        const code = f.httpStatus ?? 0;
+        const hostTrouble = f.status === 'timeout' || f.status === 'connect-error' || f.status === 'dns-error' || code === 429 || code >= 500;
+        if (hostTrouble) memory.recordFailure(host, `${f.status}: ${f.detail}`);
+        else if (f.httpStatus !== null) memory.recordSuccess(host);
+        const retryable = (f.status === 'timeout' || (f.status === 'http-error' && code >= 500)) && attempts < 2;
+        if (!retryable) return finish(f);
+        await d.clock.sleepMs(o.retryDelayMs);
       }
-    } finally {
-      releaseGlobal();
     }
   }
 
   return {
     options: o,
     fetchImage,
-    stats: () => ({ inFlight: global.inUse, waiting: global.waiting, skippedHosts: memory.size }),
+    stats: () => ({ inFlight: global.inUse, waitingForGlobalSlot: global.waiting, hostsWithFailures: memory.size }),
     close: () => agent.close(),
   };
 }

@@ -206,6 +206,28 @@ describe('politeness', () => {
     expect(results.map((r) => r.status)).toEqual(['connect-error', 'connect-error', 'connect-error', 'host-skipped', 'host-skipped', 'host-skipped']);
     expect(results[3]).toMatchObject({ attempts: 0, detail: expect.stringContaining('3 failures on 127.0.0.4') });
   });
+  it('waiting in a host queue does not count against the timeout', async () => {
+    const fetcher = createFetcher({ ...TEST_OPTIONS, perHostConcurrency: 1, totalTimeoutMs: 400 });
+    const urls = Array.from({ length: 4 }, (_, i) => web.urlFor(A, `/images/skimage-rocket.jpg?delayMs=150&queue=${i}`));
+    const t0 = performance.now();
+    const results = await Promise.all(urls.map((u) => fetcher.fetchImage(u)));
+    await fetcher.close();
+    expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(performance.now() - t0).toBeGreaterThan(4 * 150 - 20); // one at a time, longer than one budget
+  });
+  it('URLs queued behind a host that dies are skipped once it is marked dead', async () => {
+    const fetcher = createFetcher({ ...TEST_OPTIONS, perHostConcurrency: 1, totalTimeoutMs: 150, hostFailureThreshold: 2 });
+    const urls = Array.from({ length: 6 }, (_, i) => web.urlFor(B, `/hostile/stall-headers?dead=${i}`));
+    const t0 = performance.now();
+    const results = await Promise.all(urls.map((u) => fetcher.fetchImage(u)));
+    await fetcher.close();
+    // URL 0 times out (failure 1); while it pauses before its retry, URL 1 gets the host's only slot and
+    // times out too (failure 2: dead). The four still queued are skipped without a request, and the two
+    // that did try keep their own status rather than host-skipped.
+    expect(results.map((r) => r.status)).toEqual(['timeout', 'timeout', 'host-skipped', 'host-skipped', 'host-skipped', 'host-skipped']);
+    expect(web.requests.filter((q) => q.url.startsWith('/hostile/stall-headers?dead=')).map((q) => q.url)).toEqual(['/hostile/stall-headers?dead=0', '/hostile/stall-headers?dead=1']);
+    expect(performance.now() - t0).toBeLessThan(1500);
+  });
   it('a cancelled URL ends as aborted', async () => {
     const fetcher = createFetcher({ ...TEST_OPTIONS, totalTimeoutMs: 5000 });
     const controller = new AbortController();
