@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrtNodeBackend } from '../../server/clip/ortNode.ts';
+import { createOrtNodeBackend, cudaProviderInstalled } from '../../server/clip/ortNode.ts';
 import { dirLoader, loadManifest } from '../../server/clip/modelStore.ts';
 import { bytesLoader, createClipSession, fetchLoader, type ClipBackend, type ClipSession, type Embeddings } from '../../shared/clip/runner.ts';
 import { loadClipTokenizer } from '../../server/clip/vocab.ts';
@@ -67,6 +67,7 @@ describe('tiny model on onnxruntime-node', () => {
     expect(webgpu!.detail).toContain('supported: cuda, cpu');
     // No CUDA libraries on this host: the CUDA attempt fails at session creation, not with a crash.
     expect(cuda).toMatchObject({ device: 'cuda', ok: false, reason: 'device_failed' });
+    if (!cudaProviderInstalled()) expect(cuda!.detail).toContain('CUDA provider of onnxruntime-node is not installed');
     expect(cpu).toMatchObject({ device: 'cpu', ok: true, dtype: 'fp32' });
   });
 
