@@ -13,7 +13,7 @@
 // is encoded as U+FFFD, as TextEncoder does.
 import { byteSymbols } from './tokenizer/bytes.ts';
 import { createPairRanks, type PairRanks } from './tokenizer/pairRanks.ts';
-import { cleanText, wordPattern } from './tokenizer/text.ts';
+import { cleanText, maskForSplit, wordPattern } from './tokenizer/text.ts';
 import { createWordCache } from './tokenizer/wordCache.ts';
 
 export { cleanText } from './tokenizer/text.ts';
@@ -212,7 +212,7 @@ export function createClipTokenizer(
   }
 
   function encodeInto(text: string, ids: number[]): void {
-    const cleaned = cleanText(text);
+    const cleaned = maskForSplit(cleanText(text));
     pattern.lastIndex = 0;
     for (let m = pattern.exec(cleaned); m !== null; m = pattern.exec(cleaned)) {
       const word = m[0];

@@ -117,6 +117,10 @@ describe('edge cases', () => {
     // One CJK character that is not a token of its own falls back to its 3 UTF-8 byte symbols.
     expect(tokenizer.encode('谛').length).toBeGreaterThan(3);
   });
+  it('splits at U+0345 and drops it, as Python regex does under IGNORECASE (JavaScript alone would keep it in the word)', () => {
+    expect(tokenizer.encode('\u03b1\u0345\u03b2')).toEqual(tokenizer.encode('\u03b1 \u03b2'));
+    expect(extra.cases.filter((c) => c.text.includes('\u0345')).length).toBeGreaterThan(10);
+  });
   it('encodes a lone surrogate as U+FFFD (Python would refuse it)', () => {
     expect(tokenizer.encode('a\ud800b')).toEqual(tokenizer.encode('a\ufffdb'));
     expect(tokenizer.encode('\udc00')).toEqual(tokenizer.encode('\ufffd'));

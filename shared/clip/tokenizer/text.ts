@@ -57,6 +57,17 @@ export function wordPattern(): RegExp {
 }
 
 /**
+ * Makes a cleaned text split under `wordPattern()` exactly as Python's `regex` splits it. The two engines
+ * differ on one character only (checked on every code point): U+0345 COMBINING GREEK YPOGEGRAMMENI
+ * case-folds to a letter (ι), so under IGNORECASE Python matches it with neither `[\p{L}]+` nor the
+ * negated class; findall skips it and no word spans it. JavaScript's /iu takes it as a letter. A space
+ * has Python's effect exactly.
+ */
+export function maskForSplit(cleaned: string): string {
+  return cleaned.includes('\u0345') ? cleaned.replaceAll('\u0345', ' ') : cleaned;
+}
+
+/**
  * `whitespace_clean(basic_clean(text)).lower()` without ftfy: unescape HTML twice, strip, collapse
  * whitespace runs to one space, strip, lower-case. ftfy.fix_text (mojibake repair, curly quotes to
  * straight, full-width to ASCII, NFC) is not applied; the reference ids were computed the same way.
