@@ -110,7 +110,20 @@ export function readImageHeader(bytes: Uint8Array): HeaderResult {
 function readPng(b: Uint8Array): HeaderResult {
   if (b.length < 24) return NEED_MORE;
   if (ascii(b, 12, 4) !== 'IHDR') return { ok: false, reason: 'bad_header', detail: 'PNG without IHDR first' };
-  return done('png', u32be(b, 16), u32be(b, 20));
+  // An eXIf chunk (raw TIFF, before IDAT) may carry an orientation that decoders apply: look for it among
+  // the chunks present. A prefix that ends first gives orientation 1 (the pixel count does not depend on it).
+  let orientation = 1;
+  for (let i = 33; i + 8 <= b.length; ) {
+    const length = u32be(b, i);
+    const type = ascii(b, i + 4, 4);
+    if (type === 'IDAT' || type === 'IEND') break;
+    if (type === 'eXIf') {
+      if (i + 8 + length <= b.length) orientation = tiffOrientation(b.subarray(i + 8, i + 8 + length)) ?? 1;
+      break;
+    }
+    i += 12 + length;
+  }
+  return done('png', u32be(b, 16), u32be(b, 20), orientation);
 }
 
 function readWebp(b: Uint8Array): HeaderResult {
@@ -127,9 +140,23 @@ function readWebp(b: Uint8Array): HeaderResult {
     return done('webp', (bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1);
   }
   if (chunk === 'VP8X') {
-    // Extended: 24-bit canvas width-1 and height-1. An EXIF chunk may follow; we do not read its
-    // orientation here (rare in WebP; sharp still applies it when decoding).
-    return done('webp', u24le(b, 24) + 1, u24le(b, 27) + 1);
+    // Extended: 24-bit canvas width-1 and height-1; flag 0x08 says an EXIF chunk exists. It usually
+    // comes after the image data, so its orientation is only known once the whole file is here.
+    let orientation = 1;
+    if (b[20]! & 0x08) {
+      for (let i = 30; i + 8 <= b.length; ) {
+        const size = b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | ((b[i + 7]! << 24) >>> 0);
+        if (ascii(b, i, 4) === 'EXIF') {
+          if (i + 8 + size <= b.length) {
+            const payload = b.subarray(i + 8, i + 8 + size);
+            orientation = (ascii(payload, 0, 6) === 'Exif\0\0' ? tiffOrientation(payload.subarray(6)) : tiffOrientation(payload)) ?? 1;
+          }
+          break;
+        }
+        i += 8 + size + (size & 1);
+      }
+    }
+    return done('webp', u24le(b, 24) + 1, u24le(b, 27) + 1, orientation);
   }
   return { ok: false, reason: 'bad_header', detail: `unknown WebP chunk ${JSON.stringify(chunk)}` };
 }
@@ -171,10 +198,15 @@ function readJpeg(b: Uint8Array): HeaderResult {
   }
 }
 
-/** Orientation (tag 0x0112 of IFD0) from an APP1 payload, or null when it is not EXIF or has none. */
+/** Orientation (tag 0x0112 of IFD0) from a JPEG APP1 payload, or null when it is not EXIF or has none. */
 function exifOrientation(app1: Uint8Array): number | null {
   if (ascii(app1, 0, 6) !== 'Exif\0\0' || app1.length < 14) return null;
-  const t = app1.subarray(6);
+  return tiffOrientation(app1.subarray(6));
+}
+
+/** Orientation from a TIFF structure (EXIF without its "Exif\0\0" prefix), or null. */
+function tiffOrientation(t: Uint8Array): number | null {
+  if (t.length < 8) return null;
   const little = t[0] === 0x49 && t[1] === 0x49;
   if (!little && !(t[0] === 0x4d && t[1] === 0x4d)) return null;
   const r16 = (i: number) => (little ? u16le(t, i) : u16be(t, i));

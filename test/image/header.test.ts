@@ -22,6 +22,13 @@ describe('readImageHeader on the real fixture images', () => {
     expect(readImageHeader(read('rocket-exif6.jpg'))).toMatchObject({ ok: true, storedWidth: 427, storedHeight: 640, orientation: 6, width: 640, height: 427 });
   });
 
+  it('PNG eXIf and WebP EXIF orientations are read too (stored 120x180, displayed 180x120)', () => {
+    expect(readImageHeader(read('chelsea-exif8.png'))).toMatchObject({ ok: true, format: 'png', storedWidth: 120, storedHeight: 180, orientation: 8, width: 180, height: 120 });
+    expect(readImageHeader(read('chelsea-exif6.webp'))).toMatchObject({ ok: true, format: 'webp', storedWidth: 120, storedHeight: 180, orientation: 6, width: 180, height: 120 });
+    // A prefix without the EXIF chunk still gives the (orientation-independent) pixel count.
+    expect(readImageHeader(read('chelsea-exif6.webp').subarray(0, 64))).toMatchObject({ ok: true, storedWidth: 120, orientation: 1 });
+  });
+
   it('asks for more bytes on every proper prefix shorter than the header, then decides', () => {
     for (const file of ['skimage-rocket.jpg', 'skimage-rocket-progressive.jpg', 'pillow-hopper.webp', 'skimage-horse.png', 'rocket-exif6.jpg']) {
       const bytes = read(file);
