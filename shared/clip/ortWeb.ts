@@ -28,6 +28,7 @@ export function wrapOrtSession(ort: OrtModule, session: OrtWeb.InferenceSession)
       const out: Record<string, RunnerTensor> = {};
       for (const [name, t] of Object.entries(result)) {
         if (t.type === 'float32') out[name] = { type: 'float32', data: t.data as Float32Array, dims: t.dims };
+        else if (t.type === 'float16') out[name] = { type: 'float16', data: new Uint16Array((t.data as Uint16Array).buffer, (t.data as Uint16Array).byteOffset, t.size), dims: t.dims };
         else if (t.type === 'int64') out[name] = { type: 'int64', data: t.data as BigInt64Array, dims: t.dims };
         else throw new Error(`output '${name}' has unsupported type ${t.type}`);
       }

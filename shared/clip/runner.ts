@@ -3,10 +3,12 @@
 // Backends (onnxruntime-node in server/clip/ortNode.ts, onnxruntime-web in shared/clip/ortWeb.ts) only
 // create sessions and run them; everything else lives here so both sides behave the same.
 import { sha256Hex, modelHash, pickVariant, DEVICES, type ClipManifest, type Device, type ModelDtype, type ModelVariant, type OnnxFile, type TensorSpec } from './manifest.ts';
-import { keepPair, l2NormalizeRows, pairSimilarities } from './score.ts';
+import { fromFloat16, keepPair, l2NormalizeRows, pairSimilarities, toFloat16 } from './score.ts';
 
 export type RunnerTensor =
   | { type: 'float32'; data: Float32Array; dims: readonly number[] }
+  /** IEEE binary16 bits (exports whose pixel_values or embeddings are float16). */
+  | { type: 'float16'; data: Uint16Array; dims: readonly number[] }
   | { type: 'int64'; data: BigInt64Array; dims: readonly number[] };
 
 /** What a backend reports about a loaded graph input or output. */
@@ -279,10 +281,11 @@ function makeSession(p: SessionParts): ClipSession {
         return fail('run_failed', `${file.path}: ${errorText(e)}`);
       }
       const t = result[output];
-      if (!t || t.type !== 'float32' || t.data.length !== n * D) {
-        return fail('bad_output', `${file.path}: '${output}' came back as ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'}, expected float32 [${n}, ${D}]`);
+      const values = t?.type === 'float32' ? t.data : t?.type === 'float16' ? fromFloat16(t.data) : undefined;
+      if (!t || !values || values.length !== n * D) {
+        return fail('bad_output', `${file.path}: '${output}' came back as ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'}, expected float [${n}, ${D}]`);
       }
-      out.set(l2NormalizeRows(t.data, D), start * D);
+      out.set(l2NormalizeRows(values, D), start * D);
     }
     return { ok: true, embeddings: out, count, dim: D };
   };
@@ -300,10 +303,12 @@ function makeSession(p: SessionParts): ClipSession {
         return fail('bad_image_batch', `${pixels.length} values is not a whole number of 3x${S}x${S} images`);
       }
       const count = pixels.length / pixelsPerImage;
-      const input = variant.vision.inputs[0]!.name;
-      return runBatches(p.vision, variant.vision, count, (start, n) => ({
-        [input]: { type: 'float32', data: pixels.subarray(start * pixelsPerImage, (start + n) * pixelsPerImage), dims: [n, 3, S, S] },
-      }));
+      const input = variant.vision.inputs[0]!;
+      return runBatches(p.vision, variant.vision, count, (start, n) => {
+        const data = pixels.subarray(start * pixelsPerImage, (start + n) * pixelsPerImage);
+        const dims = [n, 3, S, S];
+        return { [input.name]: input.dtype === 'float16' ? { type: 'float16', data: toFloat16(data), dims } : { type: 'float32', data, dims } };
+      });
     },
 
     async embedTexts(ids) {

@@ -8,6 +8,9 @@ import { dirLoader, loadManifest } from '../../server/clip/modelStore.ts';
 import { bytesLoader, createClipSession, fetchLoader, type ClipBackend, type ClipSession, type Embeddings } from '../../shared/clip/runner.ts';
 import { loadClipTokenizer } from '../../server/clip/vocab.ts';
 import { createServer } from 'node:http';
+import { buildTextModel, buildVisionModel } from '../../server/model/clipGraph.ts';
+import { encodeModel, joinChunks, type ModelDef } from '../../server/model/onnxProto.ts';
+import { sha256Hex, type OnnxFile } from '../../shared/clip/manifest.ts';
 import { createOrtWebBackend, type OrtModule } from '../../shared/clip/ortWeb.ts';
 import { l2NormalizeRows, cosine } from '../../shared/clip/score.ts';
 import { modelHash, type ClipManifest } from '../../shared/clip/manifest.ts';
@@ -177,6 +180,58 @@ describe('with the project tokenizer and other loaders', () => {
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
+  });
+});
+
+/** The same graph with float16 `input` and `output` (Cast at the edges), as some fp16 exports have. */
+function withFloat16Io(m: ModelDef, output: string, input?: string): ModelDef {
+  const nodes = m.nodes.map((n) => ({
+    ...n,
+    inputs: n.inputs.map((i) => (i === input ? `${i}_f32` : i)),
+    outputs: n.outputs.map((o) => (o === output ? `${o}_f32` : o)),
+  }));
+  if (input) nodes.unshift({ op: 'Cast', name: 'cast_in', inputs: [input], outputs: [`${input}_f32`], attrs: { to: { kind: 'int', value: 1 } } });
+  nodes.push({ op: 'Cast', name: 'cast_out', inputs: [`${output}_f32`], outputs: [output], attrs: { to: { kind: 'int', value: 10 } } });
+  return {
+    ...m,
+    nodes,
+    inputs: m.inputs.map((i) => (i.name === input ? { ...i, dtype: 'float16' } : i)),
+    outputs: m.outputs.map((o) => (o.name === output ? { ...o, dtype: 'float16' } : o)),
+  };
+}
+
+describe('float16 inputs and outputs', () => {
+  it('feeds float16 pixels and reads float16 embeddings where the manifest says so', async () => {
+    const weights = synthWeights(arch, 1);
+    const files: Record<string, Uint8Array> = {};
+    const entry = async (path: string, m: ModelDef): Promise<OnnxFile> => {
+      const bytes = joinChunks(encodeModel(m));
+      files[path] = bytes;
+      return {
+        path,
+        sha256: await sha256Hex(bytes),
+        bytes: bytes.byteLength,
+        dtype: 'fp16',
+        inputs: m.inputs.map((i) => ({ name: i.name, dtype: i.dtype as 'float16', shape: [...i.dims] })),
+        outputs: m.outputs.map((o) => ({ name: o.name, dtype: o.dtype as 'float16', shape: [...o.dims] })),
+      };
+    };
+    const vision = await entry('onnx/vision_model_fp16.onnx', withFloat16Io(buildVisionModel(arch, weights, 'fp32'), 'image_embeds', 'pixel_values'));
+    const text = await entry('onnx/text_model_fp16.onnx', withFloat16Io(buildTextModel(arch, weights, 'fp32'), 'text_embeds'));
+    expect(vision.inputs[0]!.dtype).toBe('float16');
+    const m16: ClipManifest = { ...manifest, variants: [{ dtype: 'fp16', vision, text }] };
+    const half = ok(await createClipSession({ manifest: m16, backend: nodeBackend, devices: ['cpu'], load: bytesLoader(files) }));
+    sessions.push(half.session);
+    expect(half.session.variant.dtype).toBe('fp16');
+    const full = ok(await open(nodeBackend, ['cpu'], 'fp32')).session;
+    const px = testPixels(2, S, 4);
+    const rows = testTokenRows(2);
+    const [hi, fi, ht, ft] = [await half.session.embedImages(px), await full.embedImages(px), await half.session.embedTexts(rows), await full.embedTexts(rows)];
+    // float16 rounding of pixels and embeddings: ~1e-3 at most on unit vectors here.
+    const di = maxAbsDiff(ok(hi).embeddings, ok(fi).embeddings);
+    expect(di).toBeGreaterThan(0);
+    expect(di).toBeLessThan(5e-3);
+    expect(maxAbsDiff(ok(ht).embeddings, ok(ft).embeddings)).toBeLessThan(5e-3);
   });
 });
 
