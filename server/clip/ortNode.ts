@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Device } from '../../shared/clip/manifest.ts';
-import type { ClipBackend } from '../../shared/clip/runner.ts';
+import { createClipSession, type ClipBackend, type CreateClipSessionResult } from '../../shared/clip/runner.ts';
+import type { ModelDtype } from '../../shared/clip/manifest.ts';
+import { dirLoader, loadManifest } from './modelStore.ts';
 import { wrapOrtSession, type OrtModule } from '../../shared/clip/ortWeb.ts';
 
 export interface OrtNodeBackendOptions {
@@ -51,4 +53,28 @@ export function createOrtNodeBackend(opts: OrtNodeBackendOptions = {}): ClipBack
       return wrapOrtSession(mod, session as never);
     },
   };
+}
+
+export interface OpenModelDirOptions extends OrtNodeBackendOptions {
+  /** Default ['cuda', 'cpu']: CUDA where installed, else CPU. */
+  devices?: Device[];
+  dtype?: ModelDtype;
+  maxBatch?: number;
+}
+
+/**
+ * The agent's one call: read `dir/manifest.json`, verify the files and open a session on the first
+ * device that works. A missing or invalid manifest comes back as `load_failed` with the reason in detail.
+ */
+export async function openModelDir(dir: string, opts: OpenModelDirOptions = {}): Promise<CreateClipSessionResult> {
+  const loaded = await loadManifest(dir);
+  if (!loaded.ok) return { ok: false, reason: 'load_failed', detail: `${loaded.reason}: ${loaded.detail}`, attempts: [] };
+  return createClipSession({
+    manifest: loaded.manifest,
+    backend: createOrtNodeBackend(opts),
+    devices: opts.devices ?? ['cuda', 'cpu'],
+    load: dirLoader(dir),
+    ...(opts.dtype ? { dtype: opts.dtype } : {}),
+    ...(opts.maxBatch ? { maxBatch: opts.maxBatch } : {}),
+  });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrtNodeBackend, cudaProviderInstalled } from '../../server/clip/ortNode.ts';
+import { createOrtNodeBackend, cudaProviderInstalled, openModelDir } from '../../server/clip/ortNode.ts';
 import { dirLoader, loadManifest } from '../../server/clip/modelStore.ts';
 import { bytesLoader, createClipSession, fetchLoader, type ClipBackend, type ClipSession, type Embeddings } from '../../shared/clip/runner.ts';
 import { loadClipTokenizer } from '../../server/clip/vocab.ts';
@@ -325,6 +325,16 @@ describe('bad input', () => {
       expect(r.attempts).toHaveLength(2);
       expect(r.detail).toContain('supported: wasm');
     }
+  });
+
+  it('openModelDir opens a model directory, and reports a missing manifest as a value', async () => {
+    const r = ok(await openModelDir(dir));
+    sessions.push(r.session);
+    expect(r.session.device).toBe('cpu');
+    expect(r.session.variant.dtype).toBe('q8');
+    const missing = await openModelDir(join(dir, 'nowhere'));
+    expect(missing).toMatchObject({ ok: false, reason: 'load_failed' });
+    if (!missing.ok) expect(missing.detail).toContain('manifest_missing');
   });
 
   it('a released session answers with an error value', async () => {
