@@ -38,7 +38,10 @@ export interface FetcherOptions {
   retryDelayMs: number;
   /** Failures on one host after which its remaining URLs end as `host-skipped`. */
   hostFailureThreshold: number;
-  /** Total download rate cap for this fetcher, or null for none. */
+  /** A host's failure record expires this long after its last failure. */
+  hostFailureMemoryMs: number;
+  /** Total download rate cap for this fetcher, or null for none. Time spent waiting for bandwidth counts
+   * against totalTimeoutMs, so pair a low cap with a lower concurrency. */
   bandwidthBytesPerSecond: number | null;
   /** Lifts the address policy entirely (`--allow-private`: tests and the offline demo only). */
   allowPrivate: boolean;
@@ -58,6 +61,7 @@ export const DEFAULT_FETCHER_OPTIONS: FetcherOptions = {
   robotsToken: OUR_ROBOTS_TOKEN,
   retryDelayMs: 1_000,
   hostFailureThreshold: 3,
+  hostFailureMemoryMs: 10 * 60_000,
   bandwidthBytesPerSecond: null,
   allowPrivate: false,
   allowAddresses: [],
@@ -109,7 +113,7 @@ export interface Fetcher {
   /** `signal` aborts this URL (job cancelled): it then ends as `aborted`. */
   fetchImage(url: string, opts?: { signal?: AbortSignal }): Promise<FetchOutcome>;
   /** Live counters for progress displays and tests. */
-  stats(): { inFlight: number; waitingForGlobalSlot: number; hostsWithFailures: number };
+  stats(): { inFlight: number; waitingForGlobalSlot: number; hostsWithFailures: number; pinnedHosts: number };
   close(): Promise<void>;
 }
 
@@ -140,10 +144,13 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
   const allowAddresses = new Set(o.allowAddresses);
   const global = new Semaphore(o.concurrency);
   const perHost = new KeyedSemaphore(o.perHostConcurrency);
-  const memory = new HostFailureMemory(o.hostFailureThreshold);
+  const memory = new HostFailureMemory(o.hostFailureThreshold, o.hostFailureMemoryMs, d.clock);
   const bucket = o.bandwidthBytesPerSecond ? new TokenBucket(o.bandwidthBytesPerSecond, d.clock) : null;
-  // host name -> the address checked last for it. The agent's sockets resolve only through this table.
-  const pins = new Map<string, ResolvedAddress>();
+  // host name -> the addresses checked last for it (all of them passed). Sockets resolve only through this
+  // table; with several addresses Node may try them in turn (happy eyeballs), all checked.
+  // Entries are counted by the hops using them and dropped when none is, so a long run does not keep
+  // every host it ever saw (connections already open need no lookup).
+  const pins = new Map<string, { addresses: ResolvedAddress[]; users: number }>();
   const agent = new Agent({
     connections: o.perHostConcurrency,
     // Our own per-attempt deadline governs; undici's coarse timers are only a backstop.
@@ -152,22 +159,22 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
     connect: {
       timeout: o.connectTimeoutMs,
       lookup: ((hostname: string, opts: { all?: boolean } | number, cb: (...args: unknown[]) => void) => {
-        const pin = pins.get(hostname.toLowerCase());
-        if (!pin) {
+        const pin = pins.get(hostname.toLowerCase())?.addresses;
+        if (!pin || pin.length === 0) {
           const err = Object.assign(new Error(`no checked address pinned for ${hostname}`), { code: 'ENOTPINNED' });
           return cb(err);
         }
-        if (typeof opts === 'object' && opts?.all) cb(null, [{ address: pin.address, family: pin.family }]);
-        else cb(null, pin.address, pin.family);
+        if (typeof opts === 'object' && opts?.all) cb(null, pin.map((a) => ({ address: a.address, family: a.family })));
+        else cb(null, pin[0]!.address, pin[0]!.family);
       }) as unknown as LookupFunction,
     },
   });
 
-  async function resolveHop(url: URL): Promise<ResolvedAddress> {
+  async function resolveHop(url: URL): Promise<ResolvedAddress[]> {
     const host = url.hostname;
     const literal = host.startsWith('[') ? host.slice(1, -1) : host;
     const asLiteral = checkAddress(literal, o.allowPrivate, allowAddresses);
-    if (asLiteral.ok) return { address: asLiteral.address, family: asLiteral.family };
+    if (asLiteral.ok) return [{ address: asLiteral.address, family: asLiteral.family }];
     if (asLiteral.reason === 'blocked_address') throw new HopFailure('blocked-address', asLiteral.detail);
     let addresses: ResolvedAddress[];
     try {
@@ -181,7 +188,7 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
       const c = checkAddress(a.address, o.allowPrivate, allowAddresses);
       if (!c.ok) throw new HopFailure('blocked-address', `${host} -> ${c.detail}`);
     }
-    return addresses[0]!;
+    return addresses;
   }
 
   function classifyError(err: unknown, deadline: AbortSignal, external: AbortSignal | undefined): HopFailure {
@@ -248,8 +255,19 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
   async function hopOnce(current: URL, hop: number, signal: AbortSignal, progress: Progress): Promise<Uint8Array | URL> {
     const host = current.hostname.toLowerCase();
     const resolved = await raceAbort(resolveHop(current), signal);
-    progress.address = resolved.address;
-    pins.set(host.startsWith('[') ? host.slice(1, -1) : host, resolved);
+    progress.address = resolved[0]!.address;
+    const key = host.startsWith('[') ? host.slice(1, -1) : host;
+    const pin = pins.get(key);
+    pins.set(key, { addresses: resolved, users: (pin?.users ?? 0) + 1 });
+    try {
+      return await requestPinned(current, hop, signal, progress);
+    } finally {
+      const p = pins.get(key)!;
+      if (--p.users === 0) pins.delete(key);
+    }
+  }
+
+  async function requestPinned(current: URL, hop: number, signal: AbortSignal, progress: Progress): Promise<Uint8Array | URL> {
     const res = await request(current, {
       method: 'GET',
       dispatcher: agent as Dispatcher,
@@ -365,7 +383,7 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
   return {
     options: o,
     fetchImage,
-    stats: () => ({ inFlight: global.inUse, waitingForGlobalSlot: global.waiting, hostsWithFailures: memory.size }),
+    stats: () => ({ inFlight: global.inUse, waitingForGlobalSlot: global.waiting, hostsWithFailures: memory.size, pinnedHosts: pins.size }),
     close: () => agent.close(),
   };
 }

@@ -84,24 +84,37 @@ export class TokenBucket {
 /**
  * Remembers hosts that keep failing (timeouts, refused connections, DNS errors, 429/5xx) so that the rest
  * of a job's URLs on a dead or throttling host end at once as `host-skipped` instead of each waiting out
- * its own timeout. Any answer that proves the host alive resets its count.
+ * its own timeout. Any answer that proves the host alive resets its count, and a host's record expires
+ * `forgetAfterMs` after its last failure, so one long-lived agent gives a host another chance later.
  */
 export class HostFailureMemory {
-  #failures = new Map<string, { count: number; lastDetail: string }>();
-  constructor(readonly threshold: number) {}
+  #failures = new Map<string, { count: number; lastDetail: string; lastMs: number }>();
+  constructor(
+    readonly threshold: number,
+    readonly forgetAfterMs: number = 10 * 60_000,
+    readonly clock: Pick<Clock, 'nowMs'> = realClock,
+  ) {}
   recordFailure(host: string, detail: string): void {
-    const f = this.#failures.get(host);
-    this.#failures.set(host, { count: (f?.count ?? 0) + 1, lastDetail: detail });
+    const f = this.#live(host);
+    this.#failures.set(host, { count: (f?.count ?? 0) + 1, lastDetail: detail, lastMs: this.clock.nowMs() });
   }
   recordSuccess(host: string): void {
     this.#failures.delete(host);
   }
   /** The reason to skip this host, or null. */
   skipReason(host: string): string | null {
-    const f = this.#failures.get(host);
+    const f = this.#live(host);
     return f && f.count >= this.threshold ? `${f.count} failures on ${host}, last: ${f.lastDetail}` : null;
   }
   get size(): number {
     return this.#failures.size;
+  }
+  #live(host: string) {
+    const f = this.#failures.get(host);
+    if (f && this.clock.nowMs() - f.lastMs > this.forgetAfterMs) {
+      this.#failures.delete(host);
+      return undefined;
+    }
+    return f;
   }
 }

@@ -92,7 +92,10 @@ describe('address safety, first hop and every redirect', () => {
       calls.push(name);
       return name === 'img.example.test' ? [{ address: A, family: 4 }] : [];
     };
-    const r = await probe(`http://img.example.test:${web.hosts[0]!.port}/images/skimage-rocket.jpg?pin=1`, {}, { lookup });
+    const fetcher = createFetcher(TEST_OPTIONS, { lookup });
+    const r = (await fetchAndPrepare(fetcher, `http://img.example.test:${web.hosts[0]!.port}/images/skimage-rocket.jpg?pin=1`)).result;
+    expect(fetcher.stats().pinnedHosts).toBe(0); // pins live only while a hop uses them
+    await fetcher.close();
     expect(r.status).toBe('ok');
     expect(calls).toEqual(['img.example.test']);
     const req = web.requests.find((q) => q.url === '/images/skimage-rocket.jpg?pin=1');

@@ -69,4 +69,15 @@ describe('HostFailureMemory', () => {
     m.recordSuccess('a');
     expect(m.skipReason('a')).toBeNull();
   });
+  it('forgets a host some time after its last failure', async () => {
+    const clock = fakeClock();
+    const m = new HostFailureMemory(1, 60_000, clock);
+    m.recordFailure('a', 'timeout');
+    expect(m.skipReason('a')).not.toBeNull();
+    await clock.sleepMs(59_000);
+    expect(m.skipReason('a')).not.toBeNull();
+    await clock.sleepMs(2_000);
+    expect(m.skipReason('a')).toBeNull();
+    expect(m.size).toBe(0);
+  });
 });
