@@ -9,19 +9,26 @@ import { createOrtNodeBackend } from '../../server/clip/ortNode.ts';
 import { createOrtWebBackend, type OrtModule } from '../../shared/clip/ortWeb.ts';
 import { createClipSession, type ClipBackend, type ClipSession } from '../../shared/clip/runner.ts';
 import { cachedVitB32, dirLoader, testPixels, testTokenRows } from '../helpers/models.ts';
-import type { Bench, BenchContext, BenchResult } from './bench.ts';
+import type { Bench, BenchResult } from './bench.ts';
 
 const threads = Math.min(4, availableParallelism());
 
-async function rate(ctx: BenchContext, items: number, minSeconds: number, maxIterations: number, fn: () => Promise<unknown>): Promise<number> {
+/**
+ * Items per second from the median time of one call (after one warm-up call): the machine is shared, and
+ * the median ignores the calls that other processes slowed down.
+ */
+async function rate(items: number, minSeconds: number, minIterations: number, maxIterations: number, fn: () => Promise<unknown>): Promise<number> {
   await fn(); // warm-up: first run allocates and plans
-  let n = 0;
+  const times: number[] = [];
   const t0 = performance.now();
-  do {
+  while (times.length < maxIterations && (times.length < minIterations || (performance.now() - t0) / 1000 < minSeconds)) {
+    const t = performance.now();
     await fn();
-    n++;
-  } while (n < maxIterations && (performance.now() - t0) / 1000 < minSeconds);
-  return (items * n) / ((performance.now() - t0) / 1000);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)]!;
+  return items / (median / 1000);
 }
 
 const bench: Bench = {
@@ -33,6 +40,7 @@ const bench: Bench = {
     const imageBatches = ctx.quick ? [1, 8] : [1, 8, 32];
     const textBatch = ctx.quick ? 8 : 32;
     const minSeconds = ctx.quick ? 0 : 3;
+    const minIterations = ctx.quick ? 1 : 3;
     const maxIterations = ctx.quick ? 1 : 20;
     const results: BenchResult[] = [];
     const figures = new Map<string, number>();
@@ -53,14 +61,14 @@ const bench: Bench = {
         const baselineOf = (key: string) => (short === 'node-cpu' ? (dtype === 'q8' ? figures.get(key.replace('q8', 'fp32')) : undefined) : figures.get(key.replace('web-wasm', 'node-cpu')));
         for (const batch of imageBatches) {
           const input = pixels.subarray(0, batch * 3 * S * S);
-          const value = await rate(ctx, batch, minSeconds, maxIterations, () => s.embedImages(input));
+          const value = await rate(batch, minSeconds, minIterations, maxIterations, () => s.embedImages(input));
           const key = `${short} ${dtype} images batch ${batch}`;
           figures.set(key, value);
           ctx.log(`${key}: ${value.toFixed(2)}/s`);
-          results.push({ name: `clip vit-b-32 ${key}`, value, unit: 'images/s', baseline: baselineOf(key) ?? null, note: `${threads} threads` });
+          results.push({ name: `clip vit-b-32 ${key}`, value, unit: 'images/s', baseline: baselineOf(key) ?? null, note: `${threads} threads, median of runs` });
         }
         const textRows = rows.slice(0, textBatch);
-        const value = await rate(ctx, textBatch, minSeconds, maxIterations, () => s.embedTexts(textRows));
+        const value = await rate(textBatch, minSeconds, minIterations, maxIterations, () => s.embedTexts(textRows));
         const key = `${short} ${dtype} texts batch ${textBatch}`;
         figures.set(key, value);
         ctx.log(`${key}: ${value.toFixed(2)}/s`);
