@@ -6,10 +6,12 @@ import { classifyInflateError, gzipHeaderLength, type InflateResult, type Member
 /** Inflates one gzip member synchronously; gunzipSync checks the CRC32 and ISIZE trailer. */
 export function createZlibMemberInflater(): MemberInflater {
   return {
+    // gunzipSync reads concatenated members, checking each one's trailer.
+    multiMember: true,
     inflate(member, maxOutputBytes) {
       const maxOutputLength = Math.max(1, maxOutputBytes);
       try {
-        return { ok: true, bytes: gunzipSync(member, { maxOutputLength }) };
+        return { ok: true, bytes: gunzipSync(member, { maxOutputLength, chunkSize: member.byteLength > 65536 ? 1 << 20 : 16 * 1024 }) };
       } catch (e) {
         if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
           return { ok: false, reason: 'member_too_large', detail: `inflates past ${maxOutputBytes} bytes` };

@@ -46,6 +46,14 @@ export interface ExtractOptions {
 
 const MiB = 1 << 20;
 
+/** Whether `IMG@` occurs in the bytes: jumps between '@' (rare in WAT JSON outside link paths). */
+export function mentionsImg(body: Uint8Array): boolean {
+  for (let i = body.indexOf(0x40, 3); i >= 0; i = body.indexOf(0x40, i + 1)) {
+    if (body[i - 1] === 0x47 && body[i - 2] === 0x4d && body[i - 3] === 0x49) return true;
+  }
+  return false;
+}
+
 /** Peeks at the first bytes to decide the format, then replays them. */
 async function sniffFormat(
   chunks: AsyncIterable<Uint8Array>,
@@ -204,9 +212,10 @@ export async function extractWat(chunks: AsyncIterable<Uint8Array>, options: Ext
       summary.metadataRecords++;
       const contentType = headerValue(rec.headers, 'Content-Type') ?? '';
       if (contentType.startsWith('application/json')) {
-        // Decode once; parse only records that can hold image links (most WAT records cannot).
-        const text = decoder.decode(rec.body);
-        if (options.parseAllJson || text.includes('IMG@')) {
+        // Parse only records that can hold image links (most WAT records cannot), found on the bytes
+        // before any decoding; then decode once.
+        if (options.parseAllJson || mentionsImg(rec.body)) {
+          const text = decoder.decode(rec.body);
           let wat: unknown;
           try {
             wat = JSON.parse(text);

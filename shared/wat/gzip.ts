@@ -29,7 +29,16 @@ export type InflateResult =
  */
 export interface MemberInflater {
   inflate(member: Uint8Array, maxOutputBytes: number): InflateResult | Promise<InflateResult>;
+  /**
+   * True when `inflate` also reads several concatenated members in one call (zlib does; Chromium's
+   * DecompressionStream does not). The splitter then inflates runs of members at once, which halves
+   * zlib's per-call cost, and falls back to one member at a time wherever a run fails.
+   */
+  multiMember?: boolean;
 }
+
+/** Compressed bytes per multi-member call: large enough to amortise the call, small for memory. */
+const BATCH_INPUT_BYTES = 256 * 1024;
 
 /** Smallest possible gzip member: 10-byte header, 2-byte empty deflate block, 8-byte trailer. */
 const MIN_MEMBER_BYTES = 20;
@@ -163,7 +172,7 @@ export type MemberEvent =
   | {
       kind: 'data';
       bytes: Uint8Array;
-      /** Compressed offsets of the member in the source file: [memberStart, memberEnd). */
+      /** Compressed offsets in the source file: [memberStart, memberEnd) of the member, or of the run of members inflated together. */
       memberStart: number;
       memberEnd: number;
     }
@@ -200,6 +209,8 @@ export async function* splitGzipMembers(
   let aligning = opts.startOffset > 0;
   // After one reported error, further failures until the next good member belong to the same damage.
   let resyncing = false;
+  // After a failed multi-member run, members are taken one at a time up to this offset.
+  let singleUntil = 0;
 
   const pull = async (): Promise<boolean> => {
     if (eof) return false;
@@ -259,6 +270,40 @@ export async function* splitGzipMembers(
         yield { kind: 'gap', at: win.offset };
         continue;
       }
+      if (opts.inflater.multiMember && win.offset >= singleUntil) {
+        // A run of members ending at a header candidate: at least BATCH_INPUT_BYTES, or up to the
+        // first candidate at or past the slice end (members starting before it belong to us), or EOF.
+        const relEnd = opts.endOffset - win.offset;
+        let runEnd = 0;
+        for (let pos = 0; ; ) {
+          const c = await candidateFrom(pos + MIN_MEMBER_BYTES);
+          if (c === -2) break;
+          if (c === -1) {
+            runEnd = win.length;
+            break;
+          }
+          pos = c;
+          if (c >= relEnd || c >= BATCH_INPUT_BYTES) {
+            runEnd = c;
+            break;
+          }
+        }
+        if (runEnd > 0) {
+          const r0 = opts.inflater.inflate(win.view().subarray(0, runEnd), opts.maxMemberOutputBytes);
+          const r = r0 instanceof Promise ? await r0 : r0;
+          if (r.ok && r.memberBytes === undefined && !r.junkAfter) {
+            aligning = false;
+            resyncing = false;
+            const runStart = win.offset;
+            win.consume(runEnd);
+            yield { kind: 'data', bytes: r.bytes, memberStart: runStart, memberEnd: win.offset };
+            continue;
+          }
+          // Something in this run is off (damage, a false candidate at its end, junk): redo it one
+          // member at a time, which finds and reports exactly what is wrong.
+          singleUntil = win.offset + runEnd;
+        }
+      }
       // Tentative end: the next header candidate, or EOF.
       let end = await candidateFrom(MIN_MEMBER_BYTES);
       if (end === -2) {
@@ -269,7 +314,9 @@ export async function* splitGzipMembers(
         continue;
       }
       if (end === -1) end = win.length;
-      let result = await opts.inflater.inflate(win.view().subarray(0, end), opts.maxMemberOutputBytes);
+      // A synchronous inflater (zlib) returns a value: skip the microtask an await would cost per member.
+      const first = opts.inflater.inflate(win.view().subarray(0, end), opts.maxMemberOutputBytes);
+      let result = first instanceof Promise ? await first : first;
       // A failed split is either a false candidate inside this member (extend to the next one) or a
       // damaged member (the candidate really starts the next member and inflates on its own).
       let tries = 0;

@@ -86,6 +86,14 @@ describe('broken JSON record', () => {
       expect(summary.errorSamples[0]!.detail).toMatch(/JSON/);
     });
   }
+  it('broken JSON without image links is only noticed with parseAllJson (records without IMG@ are not parsed)', async () => {
+    const records = [rec(1), rec(2, { body: '{"Envelope": {"no links here"' }), rec(3)];
+    const quick = await run(concat(records));
+    expect(quick.summary.errors).toBe(0);
+    const full = await run(concat(records), 1000, { parseAllJson: true });
+    expect(altsOf(full.found)).toEqual([1, 3]);
+    expect(full.summary.errorsByReason).toEqual({ bad_json: 1 });
+  });
 });
 
 describe('wrong Content-Length', () => {
@@ -188,5 +196,23 @@ describe('a source that fails mid-way', () => {
     expect(altsOf(found)).toEqual([1, 2]);
     expect(summary.errorsByReason).toEqual({ read_error: 1 });
     expect(summary.damaged).toBe(true);
+  });
+});
+
+describe('damage inside a long file (zlib inflates runs of members at once there)', () => {
+  it('a corrupt member and a bad record in the middle of ~1 MB: only they are lost, same as one member at a time', async () => {
+    const n = 2500;
+    const members = Array.from({ length: n }, (_, i) => new Uint8Array(gzipSync(rec(i, i === 1700 ? { body: watJson(page(i), [{ url: 'x.jpg', alt: 'broken record' }]).slice(0, -3) } : {}))));
+    const bad = members[900]!.slice();
+    for (let i = 20; i < bad.byteLength - 12; i += 5) bad[i] = bad[i]! ^ 0xa5;
+    members[900] = bad;
+    const file = concat(members);
+    expect(file.byteLength).toBeGreaterThan(3 * 256 * 1024);
+    const want = Array.from({ length: n }, (_, i) => i).filter((i) => i !== 900 && i !== 1700);
+    for (const web of [false, true]) {
+      const { summary, found } = await run(file, 64 * 1024, {}, web);
+      expect(altsOf(found)).toEqual(want);
+      expect(summary).toMatchObject({ records: n - 1, errors: 2, errorsByReason: { corrupt_gzip: 1, bad_json: 1 } });
+    }
   });
 });
