@@ -13,7 +13,11 @@ export interface TowerShape {
 
 export interface ClipArch {
   id: 'tiny' | 'vit-b-32';
-  vision: TowerShape & { imageSize: number; patchSize: number };
+  /**
+   * `pool` (tiny only) averages pool x pool pixel blocks before the patch convolution, so the tiny model
+   * takes the same 224 x 224 input as the real one while its convolution stays a few kB.
+   */
+  vision: TowerShape & { imageSize: number; patchSize: number; pool?: number };
   /**
    * `vocabSize` below 49408 (tiny only) makes the graph take token ids modulo the vocabulary before the
    * embedding lookup, so real tokenizer output (ids up to 49407) still runs on a model of a few kB.
@@ -36,7 +40,7 @@ export const ARCHS: Record<ClipArch['id'], ClipArch> = {
   },
   tiny: {
     id: 'tiny',
-    vision: { imageSize: 32, patchSize: 8, width: 16, layers: 1, heads: 2, mlp: 32 },
+    vision: { imageSize: 224, pool: 7, patchSize: 8, width: 16, layers: 1, heads: 2, mlp: 32 },
     text: { vocabSize: 256, contextLength: 77, width: 16, layers: 1, heads: 2, mlp: 32 },
     embeddingSize: 16,
   },
@@ -49,12 +53,18 @@ export interface Weight {
   data: Float32Array;
 }
 
+/** Class token + patches: 50 for ViT-B/32 at 224. */
+export function visionTokens(arch: ClipArch): number {
+  const v = arch.vision;
+  return (v.imageSize / (v.pool ?? 1) / v.patchSize) ** 2 + 1;
+}
+
 /** Names and dims of every weight, in generation order (the order fixes the seeded values). */
 export function weightShapes(arch: ClipArch): { name: string; dims: number[]; init: WeightInit }[] {
   const out: { name: string; dims: number[]; init: WeightInit }[] = [];
   const v = arch.vision;
   const t = arch.text;
-  const tokens = (v.imageSize / v.patchSize) ** 2 + 1;
+  const tokens = visionTokens(arch);
   out.push({ name: 'vision.patch.w', dims: [v.width, 3, v.patchSize, v.patchSize], init: { std: 1 / Math.sqrt(3 * v.patchSize ** 2) } });
   out.push({ name: 'vision.class', dims: [v.width], init: { std: v.width ** -0.5 } });
   out.push({ name: 'vision.pos', dims: [tokens, v.width], init: { std: v.width ** -0.5 } });

@@ -7,7 +7,7 @@
 // The text tower pools at argmax(input_ids) (the end token 49407 is the largest id; ONNX ArgMax takes the
 // first maximum, so padding with 49407 after the end token still pools at the first one), as HF CLIP does.
 // Embeddings come out unnormalised, as in the export; the runner L2-normalises.
-import type { ClipArch, Weight } from './clipArch.ts';
+import { visionTokens, type ClipArch, type Weight } from './clipArch.ts';
 import { rawBytes, type AttrValue, type ModelDef, type NodeDef, type TensorDtype, type TensorInit } from './onnxProto.ts';
 import { quantizeColumnsU8, quantizeRowsU8 } from './quantize.ts';
 
@@ -124,9 +124,10 @@ class GraphBuilder {
 export function buildVisionModel(arch: ClipArch, weights: Map<string, Weight>, dtype: GraphDtype): ModelDef {
   const g = new GraphBuilder(weights, dtype);
   const v = arch.vision;
-  const tokens = (v.imageSize / v.patchSize) ** 2 + 1;
+  const tokens = visionTokens(arch);
+  const pooled0 = v.pool ? g.op('AveragePool', ['pixel_values'], { kernel_shape: ints([v.pool, v.pool]), strides: ints([v.pool, v.pool]) }) : 'pixel_values';
   // The patch convolution stays float32 in q8 too (2.4M of 88M weights, one op); see docs in quantize.ts.
-  const conv = g.op('Conv', ['pixel_values', g.weight('vision.patch.w')], {
+  const conv = g.op('Conv', [pooled0, g.weight('vision.patch.w')], {
     kernel_shape: ints([v.patchSize, v.patchSize]),
     strides: ints([v.patchSize, v.patchSize]),
   });

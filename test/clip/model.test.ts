@@ -213,7 +213,7 @@ describe('model fetch (against a local server in the Hugging Face layout)', () =
     expect(m.manifest.source).toBe('hf:Xenova/clip-vit-base-patch32');
     expect(m.manifest.variants.map((v) => v.dtype)).toEqual(['fp32', 'q8']);
     // Sizes from preprocessor_config.json / config.json of the served repository.
-    expect(m.manifest.imageSize).toBe(32);
+    expect(m.manifest.imageSize).toBe(224);
     expect(m.manifest.embeddingSize).toBe(16);
     expect(m.manifest.threshold).toBe(0.28);
     for (const v of m.manifest.variants) {
@@ -237,7 +237,7 @@ describe('model fetch (against a local server in the Hugging Face layout)', () =
     const [ta, tb] = [await a.session.embedTexts(rows), await b.session.embedTexts(rows)];
     if (!ta.ok || !tb.ok) throw new Error('embed failed');
     expect(Array.from(ta.embeddings)).toEqual(Array.from(tb.embeddings));
-    const ia = await a.session.embedImages(testPixels(1, 32));
+    const ia = await a.session.embedImages(testPixels(1, 224));
     expect(ia.ok).toBe(true);
     await Promise.all([a.session.release(), b.session.release()]);
   });

@@ -118,7 +118,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('onnxruntime-web in headless Chromium (module worker)', () => {
-  const pixels = testPixels(3, 32, 9);
+  const pixels = testPixels(3, 224, 9);
   const rows = testTokenRows(3);
 
   it('WebGPU (SwiftShader adapter) embeddings and scores match onnxruntime-node', async () => {

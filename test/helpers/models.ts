@@ -10,7 +10,7 @@ import { dirLoader, loadManifest, verifyModelDir } from '../../server/clip/model
 import type { ClipManifest } from '../../shared/clip/manifest.ts';
 import type { GraphDtype } from '../../server/model/clipGraph.ts';
 
-/** Builds the tiny model (about 100 kB, well under a second) into a fresh temporary directory. */
+/** Builds the tiny model (about 100 kB, 224 x 224 input like the real one, well under a second) into a fresh temporary directory. */
 export async function buildTinyModel(opts: { seed?: number; dtypes?: GraphDtype[] } = {}): Promise<SynthResult> {
   const dir = await mkdtemp(join(tmpdir(), 'crawlswarm-tiny-'));
   return synthModel({ arch: 'tiny', outDir: dir, seed: opts.seed ?? 1, ...(opts.dtypes ? { dtypes: opts.dtypes } : {}) });
@@ -134,14 +134,22 @@ function encoderLayer(x: Float64Array, T: number, width: number, heads: number, 
 /** Unnormalised image embeddings [n, E] of the vision tower, computed with loops in float64. */
 export function referenceImageEmbeds(arch: ClipArch, weights: Map<string, Weight>, pixels: Float32Array): Float32Array {
   const { imageSize: S, patchSize: P, width, layers, heads, mlp } = arch.vision;
-  const grid = S / P;
+  const pool = arch.vision.pool ?? 1;
+  const grid = S / pool / P;
   const T = grid * grid + 1;
   const n = pixels.length / (3 * S * S);
   const E = arch.embeddingSize;
   const out = new Float32Array(n * E);
   const conv = w(weights, 'vision.patch.w');
   for (let img = 0; img < n; img++) {
-    const px = (c: number, y: number, x: number) => pixels[img * 3 * S * S + c * S * S + y * S + x]!;
+    const raw = (c: number, y: number, x: number) => pixels[img * 3 * S * S + c * S * S + y * S + x]!;
+    // Mean of each pool x pool block (tiny only), then the patch convolution on the pooled image.
+    const px = (c: number, y: number, x: number) => {
+      if (pool === 1) return raw(c, y, x);
+      let s = 0;
+      for (let dy = 0; dy < pool; dy++) for (let dx = 0; dx < pool; dx++) s += raw(c, y * pool + dy, x * pool + dx);
+      return s / (pool * pool);
+    };
     let x: Float64Array = new Float64Array(T * width);
     const cls = w(weights, 'vision.class');
     for (let c = 0; c < width; c++) x[c] = cls[c]!;
