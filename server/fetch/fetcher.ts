@@ -93,6 +93,8 @@ interface OutcomeBase {
   address: string | null;
   contentType: string | null;
   seconds: number;
+  /** Body bytes received (on failure: before stopping, which shows a cap or early check cut the transfer). */
+  bytesRead: number;
 }
 export interface FetchSuccess extends OutcomeBase {
   ok: true;
@@ -103,8 +105,6 @@ export interface FetchFailure extends OutcomeBase {
   ok: false;
   status: Exclude<UrlStatus, 'ok'>;
   detail: string;
-  /** Body bytes received before stopping (shows a body cap or early check stopped the transfer). */
-  bytesRead: number;
 }
 export type FetchOutcome = FetchSuccess | FetchFailure;
 
@@ -124,6 +124,8 @@ interface Progress {
   address: string | null;
   httpStatus: number | null;
   contentType: string | null;
+  /** Body bytes of the last final-hop response read so far. */
+  bytesRead: number;
 }
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
@@ -305,17 +307,19 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
       res.body.destroy();
       throw new HopFailure('too-large', `Content-Length ${declared} > ${o.maxBytes}`, res.statusCode);
     }
-    return await readBody(res.body, res.statusCode);
+    return await readBody(res.body, res.statusCode, progress);
   }
 
   /** Streams the body with the size cap, the bandwidth cap and the early image checks. */
-  async function readBody(body: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }, httpStatus: number): Promise<Uint8Array> {
+  async function readBody(body: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }, httpStatus: number, progress: Progress): Promise<Uint8Array> {
     const chunks: Uint8Array[] = [];
     let total = 0;
+    progress.bytesRead = 0;
     let checkedAt = 0;
     let decided = false;
     for await (const chunk of body) {
       total += chunk.length;
+      progress.bytesRead = total;
       if (total > o.maxBytes) {
         body.destroy();
         throw new HopFailure('too-large', `body passed ${o.maxBytes} bytes`, httpStatus, total);
@@ -339,12 +343,12 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
 
   async function fetchImage(rawUrl: string, opts: { signal?: AbortSignal } = {}): Promise<FetchOutcome> {
     const started = d.clock.nowMs();
-    const progress: Progress = { finalUrl: rawUrl, redirects: 0, address: null, httpStatus: null, contentType: null };
+    const progress: Progress = { finalUrl: rawUrl, redirects: 0, address: null, httpStatus: null, contentType: null, bytesRead: 0 };
     let attempts = 0;
     const finish = (r: { ok: true; body: Uint8Array } | HopFailure): FetchOutcome => {
       const base = { url: rawUrl, ...progress, attempts, seconds: (d.clock.nowMs() - started) / 1000 };
       if ('ok' in r) return { ...base, ok: true, status: 'ok', body: r.body };
-      return { ...base, httpStatus: r.httpStatus ?? progress.httpStatus, ok: false, status: r.status, detail: r.detail, bytesRead: r.bytesRead };
+      return { ...base, httpStatus: r.httpStatus ?? progress.httpStatus, ok: false, status: r.status, detail: r.detail, bytesRead: Math.max(r.bytesRead, progress.bytesRead) };
     };
     let url: URL;
     try {

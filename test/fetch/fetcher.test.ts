@@ -151,6 +151,16 @@ describe('hostile cases', () => {
     expect(web.count('/hostile/stall.jpg', B)).toBe(2);
     expect(performance.now() - t0).toBeGreaterThan(2 * 700 - 50);
   });
+  it('a body that trickles in forever-ish: timeout on the whole, though every read is quick', async () => {
+    const r = await probe(web.urlFor(B, '/hostile/trickle.jpg'), { totalTimeoutMs: 400, retryDelayMs: 0 });
+    expect(r).toMatchObject({ status: 'timeout', attempts: 2, httpStatus: 200 });
+    expect(r.bytes).toBeGreaterThan(1024);
+    expect(r.bytes).toBeLessThan(20_000);
+  });
+  it('a DNS lookup that never answers: timeout', async () => {
+    const r = await probe('http://slow-dns.example.test/a.jpg', { totalTimeoutMs: 200 }, { lookup: () => new Promise<ResolvedAddress[]>(() => {}) });
+    expect(r).toMatchObject({ status: 'timeout', httpStatus: null, attempts: 2 });
+  });
   it('no answer at all: timeout', async () => {
     expect(await probe(web.urlFor(B, '/hostile/stall-headers'), { totalTimeoutMs: 300 })).toMatchObject({ status: 'timeout', httpStatus: null });
   });

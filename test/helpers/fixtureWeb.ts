@@ -15,6 +15,7 @@
 //   /hostile/huge-length.jpg    Content-Length 50 MB, then the same endless body
 //   /hostile/stall.jpg          headers and 2 KB of JPEG, then nothing
 //   /hostile/stall-headers      accepts the request and never answers
+//   /hostile/trickle.jpg        the rocket JPEG, 512 bytes every 50 ms (each read is quick; the whole is not)
 //   /hostile/html-as-jpeg       6 KB of HTML served as image/jpeg
 //   /hostile/noai               the rocket JPEG with X-Robots-Tag: noai
 //   /hostile/noai-scoped        ... with X-Robots-Tag: crawlswarm: noimageai
@@ -38,6 +39,7 @@ export interface FixtureHostSpec {
 export interface FixtureHost {
   ip: string;
   port: number;
+  /** Read on every request: flip it to change a host's CORS answer mid-test. */
   cors: boolean;
   /** `http://ip:port` */
   origin: string;
@@ -200,6 +202,20 @@ export async function startFixtureWeb(options: { hosts?: FixtureHostSpec[]; imag
         return; // never ends: the client must time out
       case '/hostile/stall-headers':
         return; // never answers
+      case '/hostile/trickle.jpg': {
+        res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': String(rocket.length) });
+        let at = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed || at >= rocket.length) {
+            clearInterval(timer);
+            if (!res.destroyed) res.end();
+            return;
+          }
+          res.write(rocket.subarray(at, (at += 512)));
+        }, 50);
+        res.once('close', () => clearInterval(timer));
+        return;
+      }
       case '/hostile/html-as-jpeg':
         return send(res, 200, 'image/jpeg', HOSTILE.html);
       case '/hostile/noai':
@@ -229,6 +245,8 @@ export async function startFixtureWeb(options: { hosts?: FixtureHostSpec[]; imag
         bytesSent: 0,
       };
       requests.push(log);
+      // The socket may carry earlier answers (keep-alive): count only this one's bytes.
+      const socketBytesAtStart = req.socket.bytesWritten;
       const now = (inFlight.get(host.ip) ?? 0) + 1;
       inFlight.set(host.ip, now);
       maxInFlight.set(host.ip, Math.max(now, maxInFlight.get(host.ip) ?? 0));
@@ -237,7 +255,7 @@ export async function startFixtureWeb(options: { hosts?: FixtureHostSpec[]; imag
         res.once('close', () => {
           inFlight.set(host.ip, (inFlight.get(host.ip) ?? 1) - 1);
           log.closedEarly = !res.writableFinished;
-          log.bytesSent = req.socket.bytesWritten;
+          log.bytesSent = req.socket.bytesWritten - socketBytesAtStart;
           resolve();
         });
       });
