@@ -12,6 +12,7 @@ Options:
   --json         print only the arrays, one line per text
   --vocab FILE   gzipped merges file (default: ${DEFAULT_CLIP_VOCAB_PATH})
   -h, --help     show this help
+  --             everything after it is text, even if it starts with '-'
 
 Exit status: 0 ok, 1 the merges file could not be loaded, 2 bad arguments.`;
 
