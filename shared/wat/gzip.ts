@@ -271,8 +271,10 @@ export async function* splitGzipMembers(
         continue;
       }
       if (opts.inflater.multiMember && win.offset >= singleUntil) {
-        // A run of members ending at a header candidate: at least BATCH_INPUT_BYTES, or up to the
-        // first candidate at or past the slice end (members starting before it belong to us), or EOF.
+        // zlib reads concatenated members: inflate a run of them in one call. The run ends at a header
+        // candidate: the first one past BATCH_INPUT_BYTES, or at or past the slice end (members starting
+        // before it belong to us), or EOF. (Chromium's DecompressionStream cannot do this, and running
+        // one stream per member concurrently was measured slower there: 505 vs 281 ms for 5,000.)
         const relEnd = opts.endOffset - win.offset;
         let runEnd = 0;
         for (let pos = 0; ; ) {
@@ -289,12 +291,12 @@ export async function* splitGzipMembers(
           }
         }
         if (runEnd > 0) {
+          const runStart = win.offset;
           const r0 = opts.inflater.inflate(win.view().subarray(0, runEnd), opts.maxMemberOutputBytes);
           const r = r0 instanceof Promise ? await r0 : r0;
           if (r.ok && r.memberBytes === undefined && !r.junkAfter) {
             aligning = false;
             resyncing = false;
-            const runStart = win.offset;
             win.consume(runEnd);
             yield { kind: 'data', bytes: r.bytes, memberStart: runStart, memberEnd: win.offset };
             continue;
