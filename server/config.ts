@@ -20,6 +20,15 @@ export interface CoordinatorConfig {
   coordinatorId: string;
   /** Serve the built volunteer page from here when it exists. */
   clientDir: string | null;
+  /** The active CLIP model: a directory with manifest.json and its ONNX files. */
+  modelDir: string | null;
+  /** Candidates per URL job, and at most this many of one host in one job. */
+  urlJobSize: number;
+  urlJobHostCap: number;
+  /** How often the assimilator and the packer run. */
+  backgroundIntervalMs: number;
+  /** Bearer token for /api/admin (ingest); generated into <dataDir>/admin-token when unset. */
+  adminToken: string | null;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -43,6 +52,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv, overrides: Partial<Coordin
     maxFailures: intEnv(env, 'MAX_FAILURES', 5),
     coordinatorId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     clientDir: null,
+    modelDir: env.MODEL_DIR || './models/clip-vit-b-32',
+    urlJobSize: intEnv(env, 'URL_JOB_SIZE', 100),
+    urlJobHostCap: intEnv(env, 'URL_JOB_HOST_CAP', 5),
+    backgroundIntervalMs: intEnv(env, 'BACKGROUND_INTERVAL_SECONDS', 5) * 1000,
+    adminToken: env.ADMIN_TOKEN || null,
     ...overrides,
   };
 }

@@ -12,7 +12,12 @@ import { installAuth } from './scheduler/auth.ts';
 import { registerHelloHandlers } from './scheduler/helloHandlers.ts';
 import { registerJobHandlers } from './scheduler/jobHandlers.ts';
 import type { CoordinatorServer } from './scheduler/types.ts';
-import { startTransitioner } from './transitioner.ts';
+import { ensureAdminToken } from './adminToken.ts';
+import { runAssimilatorOnce } from './assimilator.ts';
+import { createModelProvider } from './http/modelRoutes.ts';
+import { startLoop } from './loop.ts';
+import { runPackerOnce } from './packer.ts';
+import { runTransitionerOnce } from './transitioner.ts';
 
 export interface Coordinator {
   deps: Deps;
@@ -26,11 +31,14 @@ export interface Coordinator {
 
 export async function startCoordinator(
   config: CoordinatorConfig,
-  opts: { log: Logger; clock?: Clock; db?: Database; transitioner?: boolean },
+  /** `background: false` leaves the transitioner, assimilator and packer to the caller (tests call runOnce). */
+  opts: { log: Logger; clock?: Clock; db?: Database; background?: boolean },
 ): Promise<Coordinator> {
+  if (!config.adminToken) config = { ...config, adminToken: await ensureAdminToken(config.dataDir) };
   const db = opts.db ?? (await openDatabase(config.databaseUrl ? { url: config.databaseUrl } : { dataDir: join(config.dataDir, 'pglite') }));
   const deps: Deps = { db, clock: opts.clock ?? systemClock, log: opts.log, config };
-  const http = createServer(createApp(deps));
+  const model = createModelProvider(config.modelDir);
+  const http = createServer(createApp(deps, model));
   const io: CoordinatorServer = new Server(http, {
     // URL-job results carry embeddings; keep well above their size but bounded.
     maxHttpBufferSize: 16 * 1024 * 1024,
@@ -42,7 +50,20 @@ export async function startCoordinator(
     registerHelloHandlers(socket, deps);
     registerJobHandlers(socket, deps);
   });
-  const transitioner = opts.transitioner === false ? null : startTransitioner(deps);
+  const loops = opts.background === false ? [] : [
+    startLoop('transitioner', config.transitionerIntervalMs, deps.log, () => runTransitionerOnce(deps), (s) => {
+      if (s.expired) deps.log.info('leases expired', { ...s });
+    }),
+    startLoop('assimilator', config.backgroundIntervalMs, deps.log, () => runAssimilatorOnce(deps), (s) => {
+      if (s.jobs) deps.log.info('assimilated', { ...s });
+    }),
+    startLoop('packer', config.backgroundIntervalMs, deps.log, () => runPackerOnce(deps, model), (s) => {
+      if (s.jobs) {
+        deps.log.info('packed url jobs', { ...s });
+        io.emit('job:available', { kinds: ['url'] });
+      }
+    }),
+  ];
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.host, () => resolve());
@@ -59,7 +80,7 @@ export async function startCoordinator(
       io.emit('job:available', { kinds });
     },
     async close() {
-      await transitioner?.stop();
+      await Promise.all(loops.map((l) => l.stop()));
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       if (!opts.db) await db.close();

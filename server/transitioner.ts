@@ -19,29 +19,3 @@ export async function runTransitionerOnce(deps: Pick<Deps, 'db' | 'clock'>, batc
     if (r.expired < batch) return total;
   }
 }
-
-/** Runs the transitioner every `intervalMs` until stopped; a failed pass is logged and retried next tick. */
-export function startTransitioner(deps: Deps, onPass?: (s: TransitionerSummary) => void): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      if (stopped) return;
-      try {
-        const s = await runTransitionerOnce(deps);
-        if (s.expired) deps.log.info('leases expired', { ...s });
-        onPass?.(s);
-      } catch (err) {
-        deps.log.error('transitioner pass failed', { error: String(err) });
-      }
-    });
-  }, deps.config.transitionerIntervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
-}

@@ -1,9 +1,15 @@
 import type { JobExecutor } from '../../shared/client/executor.ts';
+import type { ClipTokenizer } from '../../shared/clip/tokenizer.ts';
 import { NoopPayload, runNoop } from '../../shared/jobs/noop.ts';
-
-export interface ExecutorOptions {
-  dryRun: boolean;
-}
+import { UrlPayload } from '../../shared/jobs/url.ts';
+import { runUrlJob } from '../../shared/jobs/urlJob.ts';
+import { WatPayload } from '../../shared/jobs/wat.ts';
+import { runWatJob } from '../../shared/jobs/watJob.ts';
+import { createClipTokenizerCache } from '../clip/vocab.ts';
+import type { Fetcher } from '../fetch/fetcher.ts';
+import { fetchAndPrepare } from '../image/pipeline.ts';
+import { extractWatFromLocation } from '../wat/extract-node.ts';
+import type { ModelLoad } from './modelClient.ts';
 
 export const noopExecutor: JobExecutor = {
   async run(job, ctx) {
@@ -21,9 +27,62 @@ export const noopExecutor: JobExecutor = {
   },
 };
 
-/** The executors this agent offers, by job kind. `--dry-run` runs only the no-op kind. */
-export function agentExecutors(opts: ExecutorOptions): Record<string, JobExecutor> {
-  const all: Record<string, JobExecutor> = { noop: noopExecutor };
-  if (opts.dryRun) return { noop: noopExecutor };
-  return all;
+function badPayload(kind: string, error: { issues: { path: PropertyKey[]; message: string }[] }) {
+  return { ok: false as const, reason: 'bad_payload', detail: `${kind}: ${error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, transient: false };
+}
+
+/** WAT jobs in Node: zlib inflation, file or HTTP(S) source with byte ranges. */
+export const watExecutor: JobExecutor = {
+  async run(job, ctx) {
+    const parsed = WatPayload.safeParse(job.payload);
+    if (!parsed.success) return badPayload('wat', parsed.error);
+    return runWatJob(parsed.data, (url, opts) => extractWatFromLocation(url, opts), ctx);
+  },
+};
+
+export interface UrlExecutorDeps {
+  fetcher: Fetcher;
+  /** Loads (once) and returns the coordinator's current model; `refresh` forces a new look. */
+  model(refresh?: boolean): Promise<ModelLoad>;
+  tokenizer(): Promise<ClipTokenizer>;
+  /** Images per CLIP batch (default 16). */
+  batchSize?: number;
+}
+
+/** URL jobs in Node: the polite fetcher, sharp preprocessing, onnxruntime-node. */
+export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
+  return {
+    async run(job, ctx) {
+      const parsed = UrlPayload.safeParse(job.payload);
+      if (!parsed.success) return badPayload('url', parsed.error);
+      const payload = parsed.data;
+      let loaded = await deps.model();
+      if (loaded.ok && loaded.model.manifestHash !== payload.model.hash) loaded = await deps.model(true); // the coordinator switched models
+      if (!loaded.ok) return { ok: false, reason: 'model_unavailable', detail: `${loaded.reason}: ${loaded.detail}`, transient: true };
+      if (loaded.model.manifestHash !== payload.model.hash) {
+        return { ok: false, reason: 'model_mismatch', detail: `job wants model ${payload.model.hash.slice(0, 12)}, the coordinator serves ${loaded.model.manifestHash.slice(0, 12)}`, transient: true };
+      }
+      const tokenizer = await deps.tokenizer();
+      return runUrlJob(payload, {
+        session: loaded.model.session,
+        tokenizer,
+        concurrency: deps.fetcher.options.concurrency,
+        batchSize: deps.batchSize ?? 16,
+        async prepare(item, out, offset, signal) {
+          const { result } = await fetchAndPrepare(deps.fetcher, item.url, { out, offset, signal });
+          return { status: result.status, httpStatus: result.httpStatus, bytes: result.bytes, width: result.width, height: result.height, sha256: result.sha256, detail: result.detail };
+        },
+      }, ctx);
+    },
+  };
+}
+
+/** Memoises the tokenizer load for one agent. */
+export function agentTokenizer(): () => Promise<ClipTokenizer> {
+  const cache = createClipTokenizerCache();
+  return async () => {
+    const r = await cache();
+    if (!r.ok) throw new Error(`CLIP vocabulary: ${r.reason}: ${r.detail}`);
+    return r.tokenizer;
+  };
 }

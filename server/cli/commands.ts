@@ -6,6 +6,7 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   serve: () => import('./commands/serve.ts'),
   extract: () => import('./commands/extract.ts'),
   agent: () => import('./commands/agent.ts'),
+  ingest: () => import('./commands/ingest.ts'),
   probe: () => import('./commands/probe.ts'),
   tokenize: () => import('./commands/tokenize.ts'),
   model: () => import('./commands/model.ts'),

@@ -19,6 +19,8 @@ export interface Database {
   orm: ReturnType<typeof drizzlePglite<typeof schema>> | ReturnType<typeof drizzlePostgres<typeof schema>>;
   /** Runs one SQL statement and returns its rows, the same shape on both drivers. */
   rows<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Pick<Database, 'rows' | 'kind'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function openDatabase(target: DatabaseTarget, opts: { poolSize?: nu
       const res = await orm.execute(query);
       return res.rows as T[];
     },
+    transaction: (fn) => orm.transaction((tx) => fn({ kind: 'pglite', rows: async <T>(q: SQL) => (await tx.execute(q)).rows as T[] })),
     close: () => client.close(),
   };
 }
@@ -66,6 +69,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     async rows<T>(query: SQL) {
       return (await orm.execute(query)) as unknown as T[];
     },
+    transaction: (fn) => orm.transaction((tx) => fn({ kind: 'postgres', rows: async <T>(q: SQL) => (await tx.execute(q)) as unknown as T[] })),
     close: () => client.end({ timeout: 5 }),
   };
 }

@@ -79,11 +79,14 @@ export const jobs = pgTable('jobs', {
   created_at: ts('created_at').notNull().defaultNow(),
   updated_at: ts('updated_at').notNull().defaultNow(),
   finished_at: ts('finished_at'),
+  /** Set once the assimilator has moved this job's accepted result into the dataset tables. */
+  assimilated_at: ts('assimilated_at'),
 }, (t) => [
   check('jobs_state_check', sql`${t.state} in ('queued', 'active', 'completed', 'failed')`),
   // Claims walk this index in order and stop at the first rows that fit, instead of sorting the queue.
   index('jobs_claim').on(t.priority.desc(), t.shuffle_key).where(sql`${t.state} = 'queued'`),
   index('jobs_state').on(t.state),
+  index('jobs_to_assimilate').on(t.id).where(sql`${t.state} = 'completed' and ${t.assimilated_at} is null`),
 ]);
 
 /** One hand-out of a job to one worker, with its lease (BOINC's result instance). */
@@ -135,4 +138,48 @@ export const results = pgTable('results', {
 }, (t) => [
   uniqueIndex('results_assignment').on(t.assignment_id),
   index('results_job').on(t.job_id),
+]);
+
+/**
+ * Image/alt-text candidates found by WAT jobs, deduplicated across the whole crawl on (url, alt), and what
+ * their URL job found. Kept pairs (`kept`) with their embedding are the dataset the export reads.
+ */
+export const candidates = pgTable('candidates', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  /** md5 of url + newline + alt: the crawl-wide dedup key. */
+  key_hash: text('key_hash').notNull(),
+  url: text('url').notNull(),
+  alt: text('alt').notNull(),
+  page_url: text('page_url').notNull(),
+  /** Host of `url`, for mixing hosts across URL jobs. */
+  host: text('host').notNull(),
+  /** ISO 639-1 code, '' when no confident language (LAION's nolang). */
+  language: text('language').notNull(),
+  language_score: doublePrecision('language_score').notNull(),
+  crawl: text('crawl'),
+  /** The WAT job that found it first. */
+  wat_job_id: bigint('wat_job_id', { mode: 'number' }),
+  /** `new` (waiting for a URL job), `packed` (in one), `scored` (its URL job's result is in). */
+  state: text('state').notNull().default('new'),
+  /** A browser could not read it (no CORS): only agents with `fetch:cross-origin` get it again. */
+  needs_cross_origin: boolean('needs_cross_origin').notNull().default(false),
+  url_job_id: bigint('url_job_id', { mode: 'number' }),
+  /** Outcome of the URL job: status from shared/image/status.ts, and for `ok` the image facts and score. */
+  status: text('status'),
+  http_status: integer('http_status'),
+  width: integer('width'),
+  height: integer('height'),
+  sha256: text('sha256'),
+  similarity: doublePrecision('similarity'),
+  kept: boolean('kept'),
+  /** float16 image embedding, base64, for kept pairs. */
+  embedding: text('embedding'),
+  model_hash: text('model_hash'),
+  created_at: ts('created_at').notNull().defaultNow(),
+  scored_at: ts('scored_at'),
+}, (t) => [
+  check('candidates_state_check', sql`${t.state} in ('new', 'packed', 'scored')`),
+  uniqueIndex('candidates_key').on(t.key_hash),
+  index('candidates_to_pack').on(t.needs_cross_origin, t.host).where(sql`${t.state} = 'new'`),
+  index('candidates_url_job').on(t.url_job_id),
 ]);

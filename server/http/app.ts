@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Deps } from '../deps.ts';
+import { adminRoutes } from './adminRoutes.ts';
+import { modelRoutes, type createModelProvider } from './modelRoutes.ts';
 import { statusRoutes } from './statusRoutes.ts';
 import { volunteerRoutes } from './volunteerRoutes.ts';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
 
-export function createApp(deps: Deps): express.Express {
+export function createApp(deps: Deps, model: ReturnType<typeof createModelProvider>): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Cross-origin isolation lets the page's WASM use threads (SharedArrayBuffer). `credentialless` rather
@@ -20,6 +22,8 @@ export function createApp(deps: Deps): express.Express {
   app.use(express.json({ limit: '64kb' }));
   app.use(statusRoutes(deps));
   app.use(volunteerRoutes(deps));
+  app.use(modelRoutes(deps, model));
+  app.use(adminRoutes(deps));
   if (deps.config.clientDir && existsSync(deps.config.clientDir)) app.use(express.static(deps.config.clientDir));
   app.use(express.static(PUBLIC_DIR));
   app.use('/api', (_req, res) => res.status(404).json({ error: 'not_found', detail: 'no such API route' }));

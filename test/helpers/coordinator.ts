@@ -8,10 +8,10 @@ import { RegisterResponse } from '../../shared/protocol/http.ts';
 /** A real coordinator on an ephemeral loopback port, over the given database. */
 export async function startTestCoordinator(
   db: Database,
-  opts: { clock?: Clock; config?: Partial<CoordinatorConfig>; transitioner?: boolean } = {},
+  opts: { clock?: Clock; config?: Partial<CoordinatorConfig>; background?: boolean } = {},
 ): Promise<Coordinator> {
-  const config = configFromEnv({}, { port: 0, host: '127.0.0.1', ...opts.config });
-  return startCoordinator(config, { db, clock: opts.clock, log: createLogger('silent'), transitioner: opts.transitioner ?? false });
+  const config = configFromEnv({}, { port: 0, host: '127.0.0.1', modelDir: null, adminToken: 'test-admin-token', ...opts.config });
+  return startCoordinator(config, { db, clock: opts.clock, log: createLogger('silent'), background: opts.background ?? false });
 }
 
 /** Registers a volunteer over HTTP and returns its token. */

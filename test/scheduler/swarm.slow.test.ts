@@ -18,7 +18,7 @@ const CLI = join(import.meta.dirname, '../../server/cli/crawlswarm.mjs');
 describe.each(dbBackends())('swarm on %s', (backend) => {
   it(`${CLIENTS} clients complete ${JOBS} jobs exactly once`, async () => {
     const t = await openTestDatabase(backend, { poolSize: 20 });
-    const coord = await startTestCoordinator(t.db, { transitioner: true, config: { transitionerIntervalMs: 1000 } });
+    const coord = await startTestCoordinator(t.db, { background: true, config: { transitionerIntervalMs: 1000 } });
     try {
       const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => registerVolunteer(coord.url, `swarm${i}`).then((r) => r.token)));
       await enqueueJobs(t.db, Array.from({ length: JOBS }, (_, seq) => ({ kind: 'noop', payload: { seq } })));
@@ -46,7 +46,7 @@ describe.each(dbBackends())('swarm on %s', (backend) => {
     });
 
     function serve(port: number, dataDir: string, databaseUrl: string | null): Promise<ChildProcess> {
-      const env = { ...process.env, LOG_LEVEL: 'warn', LEASE_SECONDS: '30', HEARTBEAT_SECONDS: '5' };
+      const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', LEASE_SECONDS: '30', HEARTBEAT_SECONDS: '5' };
       delete env.DATABASE_URL;
       if (databaseUrl) env.DATABASE_URL = databaseUrl;
       const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });

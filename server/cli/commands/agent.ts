@@ -2,7 +2,10 @@ import { parseArgs } from 'node:util';
 import { WorkClient } from '../../../shared/client/workClient.ts';
 import { obtainToken } from '../../agent/credentials.ts';
 import { AgentTotals, createDisplay, type DisplayMode } from '../../agent/display.ts';
-import { agentExecutors } from '../../agent/executors.ts';
+import type { JobExecutor } from '../../../shared/client/executor.ts';
+import { agentTokenizer, createUrlExecutor, noopExecutor, watExecutor } from '../../agent/executors.ts';
+import { loadCoordinatorModel, type ModelLoad } from '../../agent/modelClient.ts';
+import { createFetcher } from '../../fetch/fetcher.ts';
 import type { Command } from '../command.ts';
 
 export const command: Command = {
@@ -19,7 +22,10 @@ Options:
   --team TEAM         team to register under
   --token TOKEN       API token (env CRAWLSWARM_TOKEN)
   --concurrency N     jobs at once (default 2)
-  --jobs KINDS        comma-separated job kinds to take (default: all this agent can run)
+  --fetches N         image downloads in flight at once, all jobs together (default 64; 2 per host)
+  --bandwidth RATE    download cap in bytes/s, with k/M/G suffixes (e.g. 5M); default none
+  --jobs KINDS        comma-separated job kinds to take: wat, url (default: both)
+  --allow-private     fetch from private/loopback addresses (tests and the offline demo only)
   --dry-run           run only 'noop' jobs: exercises the protocol without fetching anything
   --json              one JSON line per event on stdout
   --quiet             only errors and the final summary`,
@@ -29,6 +35,7 @@ Options:
       options: {
         server: { type: 'string' }, nickname: { type: 'string' }, team: { type: 'string' }, token: { type: 'string' },
         concurrency: { type: 'string' }, jobs: { type: 'string' }, 'dry-run': { type: 'boolean' },
+        fetches: { type: 'string' }, bandwidth: { type: 'string' }, 'allow-private': { type: 'boolean' },
         json: { type: 'boolean' }, quiet: { type: 'boolean' },
       },
     });
@@ -49,7 +56,28 @@ Options:
       process.stderr.write(`crawlswarm agent: ${(err as Error).message}\n`);
       return 2;
     }
-    const executors = agentExecutors({ dryRun: values['dry-run'] ?? false });
+    const bandwidth = values.bandwidth ? parseRate(values.bandwidth) : null;
+    if (Number.isNaN(bandwidth)) {
+      process.stderr.write(`crawlswarm agent: --bandwidth ${values.bandwidth}: expected bytes per second like 500k or 5M\n`);
+      return 2;
+    }
+    const fetcher = createFetcher({
+      concurrency: Number(values.fetches ?? 64), bandwidthBytesPerSecond: bandwidth, allowPrivate: values['allow-private'] ?? false,
+    });
+    let model: Promise<ModelLoad> | null = null;
+    const executors: Record<string, JobExecutor> = values['dry-run']
+      ? { noop: noopExecutor }
+      : {
+          wat: watExecutor,
+          url: createUrlExecutor({
+            fetcher,
+            tokenizer: agentTokenizer(),
+            model: (refresh) => {
+              if (!model || refresh) model = loadCoordinatorModel(server);
+              return model;
+            },
+          }),
+        };
     const wanted = values.jobs ? values.jobs.split(',').map((s) => s.trim()) : Object.keys(executors);
     const unknown = wanted.filter((k) => !(k in executors));
     if (unknown.length) {
@@ -71,6 +99,7 @@ Options:
       let stopping = 0;
       const finish = async (drain: boolean) => {
         await client.stop({ drain, drainMs: 60_000 });
+        await fetcher.close();
         display.close();
         const summary = { ...totals.summary(), state: 'stopped' };
         if (mode === 'json') process.stdout.write(JSON.stringify({ event: 'summary', ...summary }) + '\n');
@@ -99,3 +128,11 @@ Options:
     });
   },
 };
+
+/** `5M` -> 5,000,000 bytes/s; NaN when unreadable. */
+export function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:B|b)?(?:\/s)?$/.exec(text.trim());
+  if (!m) return Number.NaN;
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
+}

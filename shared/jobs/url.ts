@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { URL_STATUSES } from '../image/status.ts';
+import type { JobKind } from './kind.ts';
+
+/** A URL job: a batch of candidates to fetch and CLIP-score with the named model. */
+export const UrlJobItem = z.object({
+  /** The candidate's id in the coordinator's database. */
+  id: z.number().int().nonnegative(),
+  url: z.string().min(1).max(2048),
+  alt: z.string().min(1).max(2000),
+  language: z.string().max(8).default(''),
+});
+export type UrlJobItem = z.infer<typeof UrlJobItem>;
+
+export const UrlPayload = z.object({
+  /** Which model to score with: its manifest id and hash (results record the hash). */
+  model: z.object({ id: z.string().min(1).max(80), hash: z.string().regex(/^[0-9a-f]{64}$/) }),
+  items: z.array(UrlJobItem).min(1).max(2000),
+});
+export type UrlPayload = z.infer<typeof UrlPayload>;
+
+export const UrlItemResult = z.object({
+  id: z.number().int().nonnegative(),
+  status: z.enum(URL_STATUSES as [string, ...string[]]),
+  httpStatus: z.number().int().nullable(),
+  bytes: z.number().int().nonnegative(),
+  width: z.number().int().positive().nullable(),
+  height: z.number().int().positive().nullable(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  /** Cosine similarity of the image and alt-text embeddings; null unless status is `ok`. */
+  similarity: z.number().min(-1).max(1).nullable(),
+  kept: z.boolean(),
+  /** The image embedding as float16, base64; only for kept pairs (the dataset keeps them). */
+  embedding: z.string().max(4096).nullable(),
+  detail: z.string().max(300).optional(),
+});
+export type UrlItemResult = z.infer<typeof UrlItemResult>;
+
+export const UrlResult = z.object({
+  modelHash: z.string().regex(/^[0-9a-f]{64}$/),
+  urls: z.array(UrlItemResult).max(2000),
+  counts: z.record(z.string(), z.number().int().nonnegative()),
+  kept: z.number().int().nonnegative(),
+});
+export type UrlResult = z.infer<typeof UrlResult>;
+
+export const urlKind: JobKind<UrlPayload, UrlResult> = {
+  kind: 'url',
+  payload: UrlPayload,
+  result: UrlResult,
+  requires: [],
+};
+
+/** The capability an agent declares and a browser lacks: reading cross-origin bytes without CORS. */
+export const CROSS_ORIGIN_FEATURE = 'fetch:cross-origin';
