@@ -142,6 +142,8 @@ const bench: Bench = {
       if (!src.ok) throw new Error(src.detail);
       await extractWat(src.chunks, { inflater: createZlibMemberInflater(), detectLanguage: detect, startOffset: src.startOffset, endOffset: src.endOffset });
     }
+    let peakRss = process.memoryUsage().rss;
+    const rssBefore = peakRss;
     for (const v of variants) {
       let best = { wall: Infinity, cpu: Infinity };
       let candidates = 0;
@@ -149,7 +151,10 @@ const bench: Bench = {
       for (let i = 0; i < runs; i++) {
         const src = await openWatSource(file.path);
         if (!src.ok) throw new Error(src.detail);
+        // Sample the resident set while it runs: constant memory means it stays flat whatever the size.
+        const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
         const r = await timed(() => extractWat(src.chunks, { inflater: v.inflater(), detectLanguage: v.detect }));
+        clearInterval(sampler);
         const s = r.value;
         if (s.errors || s.records !== file.records) throw new Error(`${v.name}: ${JSON.stringify(s)}`);
         if (r.cpu < best.cpu) best = r;
@@ -164,6 +169,7 @@ const bench: Bench = {
         { name: `wat ${v.name} records/s`, value: records / best.cpu, unit: 'records/s', baseline: file.records / raw.cpu, note: `${candidates} candidates` },
       );
     }
+    results.push({ name: 'wat peak RSS while extracting', value: peakRss / MB, unit: 'MB', note: `RSS before: ${(rssBefore / MB).toFixed(0)} MB; input ${(file.inflatedBytes / MB).toFixed(0)} MB` });
     if (zcatSeconds !== null) {
       results.push({ name: 'wat zcat FILE | wc -l (2 processes, wall)', value: file.inflatedBytes / MB / zcatSeconds, unit: 'MB/s', note: 'reference from the shell' });
     }

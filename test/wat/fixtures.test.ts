@@ -106,6 +106,15 @@ describe('crawlswarm extract', () => {
     expect(readLines(`${dir}/c.jsonl`)).toHaveLength(2);
   });
 
+  it('--range splits the file by gzip member starts: 0-3000 and 3000- give 4 + 5 = 9 records', async () => {
+    // Members start at 0, 299, 1029, 2047 | 3077, 3914, 4808, 6612, 7321.
+    const a = JSON.parse((await run('node', [...cli, WAT_2014_GZ, '--range', '0-3000', '--lang', 'none'])).stdout.trim().split('\n').at(-1)!);
+    const b = JSON.parse((await run('node', [...cli, WAT_2014_GZ, '--range', '3000-', '--lang', 'none'])).stdout.trim().split('\n').at(-1)!);
+    expect([a.records, b.records]).toEqual([4, 5]);
+    expect([a.errors, b.errors]).toEqual([0, 0]);
+    expect(a.imgLinks + b.imgLinks).toBe(4);
+  });
+
   it('exits 1 with a reason for a missing file, 2 for a bad range', async () => {
     const a = await run('node', [...cli, '/nonexistent/x.wat.gz']).catch((e) => e);
     expect(a.code).toBe(1);
