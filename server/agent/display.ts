@@ -73,9 +73,10 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJ
           if (!e.accepted) totals.jobsRejected++;
           else if (e.outcome.ok) totals.jobsDone++;
           else totals.jobsFailed++;
-          const r = e.outcome.ok ? (e.outcome.result as { counts?: Record<string, number>; kept?: number; items?: number } | null) : null;
-          if (r?.counts) for (const [k, v] of Object.entries(r.counts)) totals.statuses[k] = (totals.statuses[k] ?? 0) + v;
-          totals.items += r?.items ?? (e.outcome.ok ? 1 : 0);
+          // URL jobs report per-image statuses; WAT jobs their candidates; noop jobs count as one item
+          const r = e.outcome.ok ? (e.outcome.result as { counts?: Record<string, number>; kept?: number; urls?: unknown[]; candidates?: unknown[] } | null) : null;
+          if (e.accepted && r?.counts) for (const [k, v] of Object.entries(r.counts)) totals.statuses[k] = (totals.statuses[k] ?? 0) + v;
+          if (e.accepted) totals.items += r?.urls?.length ?? r?.candidates?.length ?? (e.outcome.ok ? 1 : 0);
           totals.kept += r?.kept ?? 0;
           if (mode === 'plain') log(`job ${e.job.jobId} (${e.job.kind}) ${e.outcome.ok ? 'done' : `failed: ${e.outcome.reason}`}${e.accepted ? '' : ` (not accepted: ${e.reason})`}`);
           break;

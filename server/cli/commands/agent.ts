@@ -92,8 +92,17 @@ Options:
       capabilities: { jobKinds: wanted, backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: concurrency },
       executors,
       userAgent: `crawlswarm-agent node/${process.versions.node} ${process.platform}-${process.arch}`,
-      onEvent: (e) => display.onEvent(e),
+      onEvent: (e) => {
+        display.onEvent(e);
+        // a refused client (bad token, too old) will never work: exit with the reason shown
+        if (e.type === 'state' && e.state === 'refused') {
+          refused = true;
+          onRefused?.();
+        }
+      },
     });
+    let onRefused: (() => void) | undefined;
+    let refused = false;
     client.start();
     return new Promise<number>((resolve) => {
       let stopping = 0;
@@ -104,7 +113,7 @@ Options:
         const summary = { ...totals.summary(), state: 'stopped' };
         if (mode === 'json') process.stdout.write(JSON.stringify({ event: 'summary', ...summary }) + '\n');
         else process.stderr.write(`summary: ${JSON.stringify(summary)}\n`);
-        resolve(totals.state === 'refused' ? 1 : 0);
+        resolve(refused ? 1 : 0);
       };
       const onSignal = () => {
         stopping++;
@@ -117,14 +126,8 @@ Options:
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
-      // a refused client (bad token, too old) will never work: exit with the reason shown
-      const watch = setInterval(() => {
-        if (client.currentState === 'refused') {
-          clearInterval(watch);
-          void finish(false);
-        }
-      }, 200);
-      watch.unref();
+      onRefused = () => void finish(false);
+      if (refused) onRefused();
     });
   },
 };
