@@ -6,6 +6,7 @@ import type { JobExecutor } from '../../../shared/client/executor.ts';
 import { agentTokenizer, createUrlExecutor, noopExecutor, watExecutor } from '../../agent/executors.ts';
 import { loadCoordinatorModel, type ModelLoad } from '../../agent/modelClient.ts';
 import { createFetcher } from '../../fetch/fetcher.ts';
+import { parseByteRate } from '../../fetch/rate.ts';
 import type { Command } from '../command.ts';
 
 export const command: Command = {
@@ -23,7 +24,7 @@ Options:
   --token TOKEN       API token (env CRAWLSWARM_TOKEN)
   --concurrency N     jobs at once (default 2)
   --fetches N         image downloads in flight at once, all jobs together (default 64; 2 per host)
-  --bandwidth RATE    download cap in bytes/s, with k/M/G suffixes (e.g. 5M); default none
+  --bandwidth RATE    download cap in bytes per second, e.g. 500k, 2MB/s, 1.5MiB/s; default none
   --jobs KINDS        comma-separated job kinds to take: wat, url (default: both)
   --allow-private     fetch from private/loopback addresses (tests and the offline demo only)
   --dry-run           run only 'noop' jobs: exercises the protocol without fetching anything
@@ -56,11 +57,12 @@ Options:
       process.stderr.write(`crawlswarm agent: ${(err as Error).message}\n`);
       return 2;
     }
-    const bandwidth = values.bandwidth ? parseRate(values.bandwidth) : null;
-    if (Number.isNaN(bandwidth)) {
-      process.stderr.write(`crawlswarm agent: --bandwidth ${values.bandwidth}: expected bytes per second like 500k or 5M\n`);
+    const rate = values.bandwidth ? parseByteRate(values.bandwidth) : null;
+    if (rate && !rate.ok) {
+      process.stderr.write(`crawlswarm agent: --bandwidth: ${rate.detail}\n`);
       return 2;
     }
+    const bandwidth = rate?.ok ? rate.bytesPerSecond : null;
     const fetcher = createFetcher({
       concurrency: Number(values.fetches ?? 64), bandwidthBytesPerSecond: bandwidth, allowPrivate: values['allow-private'] ?? false,
     });
@@ -132,10 +134,3 @@ Options:
   },
 };
 
-/** `5M` -> 5,000,000 bytes/s; NaN when unreadable. */
-export function parseRate(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:B|b)?(?:\/s)?$/.exec(text.trim());
-  if (!m) return Number.NaN;
-  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(m[1]) * mult);
-}
