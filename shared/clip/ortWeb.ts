@@ -46,10 +46,17 @@ export interface OrtWebBackendOptions {
 export function createOrtWebBackend(ort: OrtModule, opts: OrtWebBackendOptions = {}): ClipBackend {
   const hasGpu = opts.webgpu ?? (typeof navigator !== 'undefined' && 'gpu' in navigator && Boolean((navigator as { gpu?: unknown }).gpu));
   const devices: Device[] = hasGpu ? ['webgpu', 'wasm'] : ['wasm'];
+  // One run at a time over all sessions of this backend; a failed run does not block the queue.
+  let queue: Promise<unknown> = Promise.resolve();
   return {
     name: 'onnxruntime-web',
     devices,
     serialRuns: true,
+    serialize<T>(fn: () => Promise<T>): Promise<T> {
+      const next = queue.then(fn, fn);
+      queue = next.catch(() => undefined);
+      return next;
+    },
     async createSession(model, device) {
       if (!devices.includes(device)) throw new Error(`onnxruntime-web has no '${device}' here; supported: ${devices.join(', ')}`);
       const session = await ort.InferenceSession.create(model, { executionProviders: [device], graphOptimizationLevel: 'all' });

@@ -32,8 +32,13 @@ export interface ClipBackend {
   readonly name: string;
   /** Devices this backend can offer in this environment, best first. */
   readonly devices: readonly Device[];
-  /** onnxruntime-web runs one session at a time; the runner queues runs when this is set. */
+  /**
+   * Runs one session at a time across every session this backend created (onnxruntime-web, as
+   * transformers.js does: concurrent runs on one WASM instance or GPU device are not safe).
+   */
   readonly serialRuns: boolean;
+  /** The backend's own run queue when `serialRuns` (the runner queues through it; created per backend, not global). */
+  serialize?<T>(fn: () => Promise<T>): Promise<T>;
   /** Creates a session on exactly this device, or throws (no silent fallback). */
   createSession(model: Uint8Array, device: Device): Promise<BackendSession>;
 }
@@ -254,13 +259,13 @@ function makeSession(p: SessionParts): ClipSession {
   const D = manifest.embeddingSize;
   const pixelsPerImage = 3 * S * S;
   let released = false;
-  // One run at a time where the backend needs it (onnxruntime-web); a failed run does not block the queue.
-  let queue: Promise<unknown> = Promise.resolve();
+  // Runs still in flight, so release() waits for them; queuing itself is the backend's (one per backend).
+  const inFlight = new Set<Promise<unknown>>();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    if (!p.backend.serialRuns) return fn();
-    const next = queue.then(fn, fn);
-    queue = next.catch(() => undefined);
-    return next;
+    const run = p.backend.serialRuns && p.backend.serialize ? p.backend.serialize(fn) : fn();
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run)).catch(() => undefined);
+    return run;
   };
 
   const runBatches = async (
@@ -354,7 +359,7 @@ function makeSession(p: SessionParts): ClipSession {
     async release() {
       if (released) return;
       released = true;
-      await queue;
+      await Promise.allSettled([...inFlight]);
       await Promise.all([p.vision.release(), p.text.release()]);
     },
   };

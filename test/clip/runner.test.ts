@@ -250,6 +250,33 @@ describe('onnxruntime-web (WASM) in Node against onnxruntime-node', () => {
     }
   });
 
+  it('queues runs across all sessions of one web backend', async () => {
+    let active = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const backend = createOrtWebBackend(ortWeb as unknown as OrtModule, { webgpu: false });
+    const serialize = backend.serialize!.bind(backend);
+    const counting: ClipBackend = {
+      ...backend,
+      serialize: (fn) =>
+        serialize(async () => {
+          active++;
+          peak = Math.max(peak, active);
+          try {
+            return await fn();
+          } finally {
+            active--;
+            order.push('done');
+          }
+        }),
+    };
+    const [a, b] = [ok(await open(counting, ['wasm'])).session, ok(await open(counting, ['wasm'])).session];
+    const results = await Promise.all([a.embedImages(testPixels(2, S, 1)), b.embedImages(testPixels(2, S, 2)), a.embedTexts(testTokenRows(2)), b.embedTexts(testTokenRows(3))]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(order).toHaveLength(4);
+    expect(peak).toBe(1);
+  });
+
   it('runs overlapping calls one at a time and still answers each correctly', async () => {
     const w = ok(await open(webBackend, ['wasm'])).session;
     const inputs = [0, 1, 2, 3].map((k) => testPixels(1, S, k));
