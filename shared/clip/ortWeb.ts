@@ -1,6 +1,10 @@
 // onnxruntime-web backend: WebGPU execution provider where the browser has `navigator.gpu`, WASM always.
 // The onnxruntime-web module is passed in rather than imported, so the same file serves a bundled page
 // (`import * as ort from 'onnxruntime-web'`), a plain page loading dist/ort.*.mjs, a Web Worker and Node.
+// In a page or worker: serve node_modules/onnxruntime-web/dist, set `ort.env.wasm.wasmPaths` to that URL,
+// then `createClipSession({ manifest, backend: createOrtWebBackend(ort), devices: ['webgpu', 'wasm'],
+// load: fetchLoader('/models/<id>/') })` (test/clip/browser/worker.ts does exactly this). Multi-threaded
+// WASM needs cross-origin isolation (COOP/COEP); without it onnxruntime-web runs one thread.
 import type * as OrtWeb from 'onnxruntime-web';
 import type { Device } from './manifest.ts';
 import type { BackendSession, ClipBackend, RunnerTensor, SessionValueInfo } from './runner.ts';

@@ -63,6 +63,8 @@ export function keepPair(similarity: number, threshold: number): boolean {
   return similarity >= threshold;
 }
 
+// Scratch views for reading a float's bits (no state survives a call; kept at module level so packing a
+// 512-float embedding does not allocate 512 buffers).
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
