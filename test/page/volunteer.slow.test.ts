@@ -1,0 +1,184 @@
+// The volunteer page end to end: a real coordinator serves the built page and the tiny CLIP model; headless
+// Chromium registers, presses Start and works through WAT and URL jobs queued in the database, against the
+// loopback fixture web (127.0.0.2 sends CORS headers, 127.0.0.3 does not).
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
+import type { UrlResult } from '../../shared/jobs/url.ts';
+import type { WatResult } from '../../shared/jobs/wat.ts';
+import { startFixtureWeb, type FixtureWeb } from '../helpers/fixtureWeb.ts';
+import { buildTinyModel } from '../helpers/models.ts';
+import { WAT_2014_GZ } from '../wat/helpers.ts';
+import { buildPage, counter, enqueueUrlJob, launchChromium, ROOT, startRig, watchErrors, type PageRig } from './harness.ts';
+
+const ARTIFACTS = join(ROOT, 'test-results', 'page');
+const IMAGES = ['skimage-chelsea.png', 'skimage-coffee.png', 'pillow-hopper.jpg', 'skimage-rocket.jpg', 'skimage-horse.png', 'pillow-hopper.webp'];
+
+let clientDir: string;
+let modelDir: string;
+let rig: PageRig;
+let web: FixtureWeb;
+let browser: { context: BrowserContext; close(): Promise<void> };
+let page: Page;
+let errors: string[];
+const modelRequests: string[] = [];
+let nextItemId = 1;
+
+const urlById = new Map<number, string>();
+function payloadUrl(id: number): string {
+  return urlById.get(id) ?? '';
+}
+
+function items(host: number, files: string[], query = '') {
+  return files.map((f) => {
+    const item = { id: nextItemId++, url: web.urlFor(host, `/images/${f}${query}`), alt: `a photo named ${f.replace(/\..*$/, '').replace(/-/g, ' ')}`, language: 'en' };
+    urlById.set(item.id, item.url);
+    return item;
+  });
+}
+
+async function resultsOf(jobId: number): Promise<unknown[]> {
+  const rows = await rig.db.db.rows<{ body: unknown }>(sql`select body from results where job_id = ${jobId} order by id`);
+  return rows.map((r) => r.body);
+}
+
+async function jobState(jobId: number): Promise<string> {
+  const rows = await rig.db.db.rows<{ state: string }>(sql`select state from jobs where id = ${jobId}`);
+  return rows[0]?.state ?? 'missing';
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  const [built, model] = await Promise.all([buildPage(), buildTinyModel({ seed: 3 })]);
+  clientDir = built;
+  modelDir = model.dir;
+  rig = await startRig({ clientDir, modelDir });
+  web = await startFixtureWeb({ hosts: [{ ip: '127.0.0.2', cors: true }, { ip: '127.0.0.3', cors: false }] });
+  const wat = await readFile(WAT_2014_GZ);
+  web.route('/crawl/test.warc.wat.gz', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': wat.length });
+    res.end(wat);
+  });
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  errors = watchErrors(page);
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/models/')) modelRequests.push(r.url());
+  });
+  await mkdir(ARTIFACTS, { recursive: true });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await rig?.close();
+  if (clientDir) await rm(clientDir, { recursive: true, force: true });
+  if (modelDir) await rm(modelDir, { recursive: true, force: true });
+});
+
+describe('volunteer page in headless Chromium', () => {
+  it('first visit explains, registers, and nothing runs before Start', async () => {
+    await page.goto(`${rig.coordinator.url}/?backend=wasm`);
+    await expect(page.getByRole('heading', { name: 'What this page does' }).isVisible()).resolves.toBe(true);
+    // No worker, no model download before Start.
+    await page.waitForTimeout(500);
+    expect(page.workers()).toHaveLength(0);
+    expect(modelRequests).toHaveLength(0);
+    await page.getByLabel('Nickname').fill('pagetester');
+    await page.getByLabel(/Team/).fill('testers');
+    await page.getByRole('button', { name: 'Register and start' }).click();
+    await waitFor('the backend line', async () => ((await page.getByTestId('backend').textContent()) ?? '').includes('WASM'));
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('crawlswarm.identity') ?? 'null'));
+    expect(stored).toMatchObject({ nickname: 'pagetester', team: 'testers' });
+    expect(typeof stored.token).toBe('string');
+    expect(page.workers()).toHaveLength(1);
+    expect(modelRequests.length).toBeGreaterThan(0);
+  });
+
+  it('completes a WAT job and two URL jobs; non-CORS hosts come back as cors', async () => {
+    const [watJob] = await enqueueJobs(rig.db.db, [{ kind: 'wat', payload: { url: web.urlFor(0, '/crawl/test.warc.wat.gz'), crawl: 'CC-MAIN-2014-35', slice: null, range: null } }]);
+    rig.coordinator.announceJobs(['wat']);
+    const urlJobA = await enqueueUrlJob(rig, [...items(0, IMAGES.slice(0, 3)), ...items(1, IMAGES.slice(0, 2))]);
+    const urlJobB = await enqueueUrlJob(rig, [...items(0, IMAGES.slice(3)), ...items(0, ['../hostile/bomb.png']), ...items(1, IMAGES.slice(3, 4))]);
+    for (const id of [watJob!, urlJobA, urlJobB]) await waitFor(`job ${id} completed`, async () => (await jobState(id)) === 'completed', 90_000);
+
+    const [wat] = (await resultsOf(watJob!)) as WatResult[];
+    expect(wat!.summary.records).toBeGreaterThan(0);
+    expect(wat!.candidates.length).toBe(wat!.summary.candidates);
+    expect(wat!.candidates.length).toBeGreaterThan(0);
+
+    const [a] = (await resultsOf(urlJobA)) as UrlResult[];
+    expect(a!.urls).toHaveLength(5);
+    const byHost = (r: UrlResult, host: string) => r.urls.filter((u) => payloadUrl(u.id).includes(host));
+    expect(byHost(a!, '127.0.0.2').map((u) => u.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(byHost(a!, '127.0.0.3').map((u) => u.status)).toEqual(['cors', 'cors']);
+    for (const u of byHost(a!, '127.0.0.2')) {
+      expect(u.similarity).not.toBeNull();
+      expect(u.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(u.width).toBeGreaterThan(0);
+    }
+    expect(a!.modelHash).toMatch(/^[0-9a-f]{64}$/);
+    const [b] = (await resultsOf(urlJobB)) as UrlResult[];
+    expect(b!.counts, JSON.stringify(b!.urls.filter((u) => u.status !== 'ok'))).toEqual({ ok: 2, 'too-small': 1, bomb: 1, cors: 1 });
+
+    await waitFor('counters', async () => (await counter(page, 'jobs-done')) >= 3);
+    expect(await counter(page, 'images-scored')).toBe(5);
+    expect(await page.getByTestId('cors-share').textContent()).toBe('30%'); // 3 of the 10 URLs tried
+    expect(await page.getByTestId('rejected').textContent()).toContain('decompression bomb');
+    await page.screenshot({ path: join(ARTIFACTS, 'running-wasm.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(ARTIFACTS, 'running-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1000, height: 900 });
+  });
+
+  it('Pause stops all fetching; Resume continues', async () => {
+    const slow = items(0, Array.from({ length: 12 }, (_, i) => IMAGES[i % IMAGES.length]!), '?delayMs=400');
+    const job = await enqueueUrlJob(rig, slow);
+    await waitFor('the slow job to start fetching', async () => web.requests.some((r) => r.url.includes('delayMs=400')));
+    await page.getByTestId('pause').click();
+    await waitFor('paused state', async () => ((await page.getByTestId('connection').textContent()) ?? '').includes('Paused'));
+    await web.settled();
+    const before = web.requests.length;
+    await page.waitForTimeout(2_500);
+    expect(web.requests.length).toBe(before);
+    expect(await jobState(job)).toBe('queued'); // handed back, not failed
+    await page.getByTestId('pause').click();
+    await waitFor(`job ${job} completed after Resume`, async () => (await jobState(job)) === 'completed', 90_000);
+  });
+
+  it('a reload does not download the model again', async () => {
+    const before = modelRequests.length;
+    await page.reload();
+    await page.getByRole('button', { name: 'Start' }).click();
+    await waitFor('model loaded', async () => ((await page.getByTestId('model-source').textContent().catch(() => '')) ?? '').includes('no download'));
+    expect(modelRequests.length).toBe(before);
+  });
+
+  it('runs on WebGPU (SwiftShader adapter)', async () => {
+    await page.goto(`${rig.coordinator.url}/?backend=webgpu`);
+    await page.getByRole('button', { name: 'Start' }).click();
+    await waitFor('the WebGPU backend line', async () => ((await page.getByTestId('backend').textContent()) ?? '').includes('WebGPU'));
+    const job = await enqueueUrlJob(rig, items(0, IMAGES.slice(0, 2)));
+    await waitFor(`job ${job} completed on WebGPU`, async () => (await jobState(job)) === 'completed', 120_000);
+    const [r] = (await resultsOf(job)) as UrlResult[];
+    expect(r!.counts).toMatchObject({ ok: 2 });
+    await page.screenshot({ path: join(ARTIFACTS, 'running-webgpu.png'), fullPage: true });
+  });
+
+  it('no console errors', () => {
+    expect(errors).toEqual([]);
+  });
+});
+
