@@ -37,6 +37,30 @@ describe.each(dbBackends())('swarm on %s', (backend) => {
     }
   });
 
+  it.runIf(backend === 'postgres')(`two coordinators on one PostgreSQL share ${JOBS} jobs without handing one out twice`, async () => {
+    const t = await openTestDatabase(backend, { poolSize: 10 });
+    const a = await startTestCoordinator(t.db, { background: true, config: { transitionerIntervalMs: 1000 } });
+    const b = await startTestCoordinator(t.db, { background: true, config: { transitionerIntervalMs: 1000 } });
+    try {
+      const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => registerVolunteer(a.url, `duo${i}`).then((r) => r.token)));
+      await enqueueJobs(t.db, Array.from({ length: JOBS }, (_, seq) => ({ kind: 'noop', payload: { seq } })));
+      const sa = startSwarm(a.url, tokens, CLIENTS / 2);
+      const sb = startSwarm(b.url, tokens, CLIENTS / 2);
+      const until = Date.now() + 240_000;
+      while (sa.accepted.size + sb.accepted.size < JOBS && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      await Promise.all([sa.stop(), sb.stop()]);
+      expect(sa.accepted.size).toBeGreaterThan(0);
+      expect(sb.accepted.size).toBeGreaterThan(0);
+      expect(new Set([...sa.accepted.keys(), ...sb.accepted.keys()]).size).toBe(JOBS);
+      expect([...sa.accepted.keys()].filter((k) => sb.accepted.has(k))).toEqual([]);
+      expect(await auditQueue(t.db)).toEqual({ states: { completed: JOBS }, jobsWithoutExactlyOneResult: 0, overlappingLeases: 0, stillLeased: 0 });
+    } finally {
+      await a.close();
+      await b.close();
+      await t.drop();
+    }
+  });
+
   describe('coordinator killed mid-run', () => {
     const dirs: string[] = [];
     const children: ChildProcess[] = [];
