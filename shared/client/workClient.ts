@@ -189,7 +189,11 @@ export class WorkClient {
         const free = this.opts.capabilities.maxJobs - this.running.size - this.outbox.length;
         if (free <= 0) return; // a finishing job calls fill again
         const ack = await this.ask('job:request', { max: free });
-        if (!ack) return; // reconnect will pump again
+        if (!ack) {
+          // down: the next hello pumps again; up but unanswered (an overloaded coordinator): try later
+          if (this.socket?.connected) this.schedulePump(2_000 + Math.random() * 2_000);
+          return;
+        }
         if (!ack.ok) {
           this.emit({ type: 'warning', message: `job:request refused: ${ack.reason}: ${ack.detail}` });
           await sleep(2_000);
