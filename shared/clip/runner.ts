@@ -290,6 +290,9 @@ function makeSession(p: SessionParts): ClipSession {
       if (!t || !values || values.length !== n * D) {
         return fail('bad_output', `${file.path}: '${output}' came back as ${t ? `${t.type} [${t.dims.join(', ')}]` : 'nothing'}, expected float [${n}, ${D}]`);
       }
+      // NaN/Infinity (from NaN pixels, or an fp16 overflow) would score as "drop" silently: refuse instead.
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) return fail('bad_output', `${file.path}: item ${start + Math.floor(bad / D)} has a non-finite embedding (${values[bad]})`);
       out.set(l2NormalizeRows(values, D), start * D);
     }
     return { ok: true, embeddings: out, count, dim: D };

@@ -316,6 +316,11 @@ describe('bad input', () => {
     bad[3] = -1;
     expect(await s.embedTexts([bad])).toMatchObject({ ok: false, reason: 'bad_token_id' });
     expect(await s.embedImages(new Float32Array(3 * S * S + 1))).toMatchObject({ ok: false, reason: 'bad_image_batch' });
+    const nan = testPixels(2, S);
+    nan[3 * S * S + 5] = NaN; // second image
+    const r = await s.embedImages(nan);
+    expect(r).toMatchObject({ ok: false, reason: 'bad_output' });
+    if (!r.ok) expect(r.detail).toContain('item 1 has a non-finite embedding');
   });
 
   it('refuses a file whose sha256 does not match the manifest', async () => {
