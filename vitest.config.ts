@@ -1,3 +1,4 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: `unit` is what `npm test` runs (fast, every commit); `slow` holds suites that
@@ -14,6 +15,18 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // The volunteer page's component and logic tests: jsdom, with Svelte's browser build.
+        plugins: [svelte()],
+        resolve: { conditions: ['browser'] },
+        test: {
+          name: 'dom',
+          include: ['test/client/**/*.test.ts'],
+          exclude: [...slow, 'node_modules/**'],
+          environment: 'jsdom',
+          testTimeout: 30_000,
         },
       },
       {

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_SETTINGS, IDENTITY_KEY, SETTINGS_KEY, forgetIdentity, loadIdentity, loadSettings, memoryStorage, normaliseSettings,
+  saveIdentity, saveSettings,
+} from '../../client/src/lib/settings.ts';
+
+describe('page settings in localStorage', () => {
+  it('gives the defaults on a first visit', () => {
+    expect(loadSettings(memoryStorage())).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('round-trips what the volunteer chose, in the real jsdom localStorage too', () => {
+    for (const storage of [memoryStorage(), window.localStorage]) {
+      const chosen = { maxJobs: 3, parallelDownloads: 8, bandwidthKiBps: 512, backend: 'wasm' as const, pauseWhenHidden: false };
+      saveSettings(storage, chosen);
+      expect(loadSettings(storage)).toEqual(chosen);
+      storage.removeItem(SETTINGS_KEY);
+    }
+  });
+
+  it('clamps out-of-range numbers and keeps the valid fields of a damaged record', () => {
+    expect(normaliseSettings({ maxJobs: 99, parallelDownloads: 0, bandwidthKiBps: -5, backend: 'cuda', pauseWhenHidden: 'yes' })).toEqual({
+      maxJobs: 4, parallelDownloads: 1, bandwidthKiBps: 0, backend: 'auto', pauseWhenHidden: true,
+    });
+    expect(normaliseSettings({ maxJobs: '2', parallelDownloads: 2.6 })).toMatchObject({ maxJobs: 2, parallelDownloads: 3 });
+    const storage = memoryStorage();
+    storage.setItem(SETTINGS_KEY, '{not json');
+    expect(loadSettings(storage)).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('?backend= overrides the stored choice for the visit only', () => {
+    const storage = memoryStorage();
+    saveSettings(storage, { ...DEFAULT_SETTINGS, backend: 'webgpu' });
+    expect(loadSettings(storage, '?backend=wasm').backend).toBe('wasm');
+    expect(loadSettings(storage, '?backend=bogus').backend).toBe('webgpu');
+    expect(JSON.parse(storage.getItem(SETTINGS_KEY)!).backend).toBe('webgpu');
+  });
+
+  it('keeps the identity with its token, refuses a malformed one, and forgets it', () => {
+    const storage = memoryStorage();
+    expect(loadIdentity(storage)).toBeNull();
+    saveIdentity(storage, { id: 7, nickname: 'ada', team: null, token: 'tok' });
+    expect(loadIdentity(storage)).toEqual({ id: 7, nickname: 'ada', team: null, token: 'tok' });
+    storage.setItem(IDENTITY_KEY, JSON.stringify({ nickname: 'ada' }));
+    expect(loadIdentity(storage)).toBeNull();
+    saveIdentity(storage, { id: 7, nickname: 'ada', team: 'x-team', token: 'tok' });
+    forgetIdentity(storage);
+    expect(storage.getItem(IDENTITY_KEY)).toBeNull();
+  });
+});
