@@ -1,9 +1,9 @@
 // The one entry point the rest of the project calls: compressed (or plain) WAT bytes in, candidate
 // batches and a summary out. Runs unchanged in Node and in a Web Worker; Node passes a zlib inflater.
 
-import { concatBytes } from './bytes.ts';
+import { asciiBytes, concatBytes, indexOfBytes } from './bytes.ts';
 import { DEFAULT_RULES, candidatesFromWat, createExtractState, type ExtractRules } from './candidates.ts';
-import { createWebMemberInflater, splitGzipMembers, type MemberInflater } from './gzip.ts';
+import { createWebMemberInflater, nextGzipCandidate, splitGzipMembers, type MemberInflater } from './gzip.ts';
 import { createEldDetector, laionSubset, type LanguageDetector } from './language.ts';
 import type { Candidate, ExtractProgress, ExtractSummary, WatError, WatErrorReason } from './types.ts';
 import { headerValue, readWarcRecords, type ReaderInput } from './warc.ts';
@@ -45,6 +45,8 @@ export interface ExtractOptions {
 }
 
 const MiB = 1 << 20;
+const WARC_BYTES = asciiBytes('WARC/');
+const LINE_WARC_BYTES = asciiBytes('\nWARC/');
 
 /** Whether `IMG@` occurs in the bytes: jumps between '@' (rare in WAT JSON outside link paths). */
 export function mentionsImg(body: Uint8Array): boolean {
@@ -54,7 +56,12 @@ export function mentionsImg(body: Uint8Array): boolean {
   return false;
 }
 
-/** Peeks at the first bytes to decide the format, then replays them. */
+/**
+ * Decides gzip or plain from the first bytes: whichever comes first of a gzip header (1f 8b 08) and a
+ * `WARC/` version line. Only a slice that starts mid-file needs the search: a whole file starts with one
+ * or the other. (1f 8b 08 never occurs in text, but a plain WARC can hold gzip-encoded HTTP bodies,
+ * hence "first".) Replays the peeked chunks.
+ */
 async function sniffFormat(
   chunks: AsyncIterable<Uint8Array>,
   format: 'auto' | 'gzip' | 'plain',
@@ -63,28 +70,26 @@ async function sniffFormat(
   const it = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let seen = 0;
-  let gzip = false;
   let done = false;
-  let tail = new Uint8Array(0);
-  while (seen < 64 * 1024) {
+  let found: 'gzip' | 'plain' | null = null;
+  let searchedAt = 0;
+  while (seen < 64 * 1024 && !found) {
     const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
+    if (r.done) done = true;
+    else {
+      head.push(r.value);
+      seen += r.value.byteLength;
     }
-    head.push(r.value);
-    seen += r.value.byteLength;
-    // 1f 8b 08 never occurs in text (0x8b is a UTF-8 continuation byte, 0x1f a control byte).
-    // The previous chunk's last 2 bytes join this one, so a magic split across chunks is seen.
-    const v = tail.byteLength ? concatBytes([tail, r.value]) : r.value;
-    tail = v.slice(Math.max(0, v.byteLength - 2));
-    for (let i = v.indexOf(0x1f); i >= 0 && i + 2 < v.byteLength; i = v.indexOf(0x1f, i + 1)) {
-      if (v[i + 1] === 0x8b && v[i + 2] === 0x08) {
-        gzip = true;
-        break;
-      }
-    }
-    if (gzip) break;
+    // Search what was seen so far; with tiny chunks, only every 4 KiB (no quadratic copying).
+    if (!done && head.length > 1 && seen - searchedAt < 4096 && seen < 64 * 1024) continue;
+    searchedAt = seen;
+    const v = head.length === 1 ? head[0]! : concatBytes(head);
+    let gz = nextGzipCandidate(v, 0);
+    if (gz >= 0 && gz + 10 > v.byteLength) gz = -1; // a header cut by the end: not evidence
+    const warc = v.byteLength >= 5 && v[0] === 0x57 && indexOfBytes(v, WARC_BYTES, 0, 5) === 0 ? 0 : indexOfBytes(v, LINE_WARC_BYTES);
+    if (gz >= 0 && (warc < 0 || gz < warc)) found = 'gzip';
+    else if (warc >= 0) found = 'plain';
+    if (done) break;
   }
   async function* replay(): AsyncGenerator<Uint8Array> {
     try {
@@ -94,7 +99,7 @@ async function sniffFormat(
       await it.return?.();
     }
   }
-  return { format: gzip ? 'gzip' : 'plain', chunks: replay() };
+  return { format: found ?? 'plain', chunks: replay() };
 }
 
 /**

@@ -21,7 +21,7 @@ function prng(seed: number): () => number {
 }
 
 function damage(bytes: Uint8Array, rnd: () => number): Uint8Array {
-  let out = bytes.slice();
+  let out: Uint8Array = bytes.slice();
   const edits = 1 + Math.floor(rnd() * 4);
   for (let e = 0; e < edits; e++) {
     const at = Math.floor(rnd() * out.byteLength);
