@@ -56,6 +56,10 @@ export async function loadTokenizer(origin: string, fetchFn: typeof fetch = fetc
   return r.tokenizer;
 }
 
+function threadsText(n: number): string {
+  return n === 1 ? '1 thread' : `${n} threads`;
+}
+
 export interface OpenedClip {
   session: ClipSession;
   info: BackendInfo;
@@ -93,7 +97,7 @@ export async function openClip(opts: {
   const session = r.session;
   const info: BackendInfo = {
     device: session.device as 'webgpu' | 'wasm',
-    adapter: session.device === 'webgpu' ? (adapter ?? 'WebGPU') : `WASM, ${ort.env.wasm.numThreads ?? 1} thread(s)${globalThis.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`,
+    adapter: session.device === 'webgpu' ? (adapter ?? 'WebGPU') : `WASM, ${threadsText(ort.env.wasm.numThreads ?? 1)}${globalThis.crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`,
     dtype: session.variant.dtype,
     modelId: opts.model.manifest.id,
     threshold: opts.model.manifest.threshold,

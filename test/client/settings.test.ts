@@ -48,3 +48,14 @@ describe('page settings in localStorage', () => {
     expect(storage.getItem(IDENTITY_KEY)).toBeNull();
   });
 });
+
+describe('nickname rule of the page', () => {
+  it('is the protocol rule (the page keeps its own copy to stay free of zod)', async () => {
+    const { NICKNAME_RULE, checkNames } = await import('../../client/src/lib/api.ts');
+    const { NICKNAME_PATTERN } = await import('../../shared/protocol/http.ts');
+    expect(NICKNAME_RULE.source).toBe(NICKNAME_PATTERN.source);
+    expect(checkNames('ada_99', null)).toBeNull();
+    expect(checkNames('ada', 'x')).toMatch(/^Team/);
+    expect(checkNames('a b', null)).toMatch(/^Nickname/);
+  });
+});

@@ -1,34 +1,59 @@
-// The page's two HTTP calls: register (POST /api/volunteers) and the public stats (GET /api/stats).
-import { ApiError, RegisterRequest, RegisterResponse, StatsResponse } from '../../../shared/protocol/http.ts';
+// The page's two HTTP calls: register (POST /api/volunteers) and the public stats (GET /api/stats). Answers are
+// checked by hand against the protocol's types (zod stays in the worker; in the page it would triple the size).
+import type { RegisterResponse, StatsResponse } from '../../../shared/protocol/http.ts';
+
+/** Same rule as the protocol's NICKNAME_PATTERN (a test keeps them equal). */
+export const NICKNAME_RULE = /^[-_a-zA-Z0-9]{3,30}$/;
 
 export type RegisterResult = { ok: true; volunteer: RegisterResponse } | { ok: false; reason: string; message: string };
 
+function isRegisterResponse(v: unknown): v is RegisterResponse {
+  const o = v as Record<string, unknown> | null;
+  return !!o && Number.isInteger(o.id) && typeof o.nickname === 'string' && (o.team === null || typeof o.team === 'string') && typeof o.token === 'string';
+}
+
+function isStats(v: unknown): v is StatsResponse {
+  const o = v as Record<string, unknown> | null;
+  const online = o?.workersOnline as Record<string, unknown> | undefined;
+  return !!o && typeof o.jobs === 'object' && o.jobs !== null && typeof online?.browser === 'number' && typeof online?.node === 'number';
+}
+
+/** Plain-words problem with a nickname or team, or null when both are acceptable. */
+export function checkNames(nickname: string, team: string | null): string | null {
+  if (!NICKNAME_RULE.test(nickname)) return 'Nickname: 3 to 30 letters, digits, - or _.';
+  if (team && !NICKNAME_RULE.test(team)) return 'Team: 3 to 30 letters, digits, - or _ (or leave it empty).';
+  return null;
+}
+
 export async function registerVolunteer(nickname: string, team: string | null, fetchFn: typeof fetch = fetch): Promise<RegisterResult> {
-  const request = RegisterRequest.safeParse({ nickname, team: team || null });
-  if (!request.success) return { ok: false, reason: 'bad_request', message: request.error.issues.map((i) => i.message).join('; ') };
+  const problem = checkNames(nickname, team);
+  if (problem) return { ok: false, reason: 'bad_request', message: problem };
   let res: Response;
   try {
-    res = await fetchFn('/api/volunteers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request.data) });
+    res = await fetchFn('/api/volunteers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nickname, team: team || null }) });
   } catch {
     return { ok: false, reason: 'unreachable', message: 'The coordinator cannot be reached. Check your connection and try again.' };
   }
   const body: unknown = await res.json().catch(() => null);
   if (res.status === 201) {
-    const parsed = RegisterResponse.safeParse(body);
-    if (parsed.success) return { ok: true, volunteer: parsed.data };
+    if (isRegisterResponse(body)) return { ok: true, volunteer: body };
     return { ok: false, reason: 'bad_response', message: 'The coordinator answered something unexpected.' };
   }
-  const err = ApiError.safeParse(body);
-  if (err.success && err.data.error === 'nickname_taken') return { ok: false, reason: 'nickname_taken', message: `“${nickname}” is taken. Please choose another nickname.` };
-  return { ok: false, reason: err.success ? err.data.error : `http_${res.status}`, message: err.success ? err.data.detail : `The coordinator answered HTTP ${res.status}.` };
+  const err = body as { error?: unknown; detail?: unknown } | null;
+  if (err?.error === 'nickname_taken') return { ok: false, reason: 'nickname_taken', message: `“${nickname}” is taken. Please choose another nickname.` };
+  return {
+    ok: false,
+    reason: typeof err?.error === 'string' ? err.error : `http_${res.status}`,
+    message: typeof err?.detail === 'string' ? err.detail : `The coordinator answered HTTP ${res.status}.`,
+  };
 }
 
 export async function fetchStats(fetchFn: typeof fetch = fetch): Promise<StatsResponse | null> {
   try {
     const res = await fetchFn('/api/stats', { cache: 'no-store' });
     if (!res.ok) return null;
-    const parsed = StatsResponse.safeParse(await res.json());
-    return parsed.success ? parsed.data : null;
+    const body: unknown = await res.json();
+    return isStats(body) ? body : null;
   } catch {
     return null;
   }

@@ -1,7 +1,6 @@
 // What the page keeps in localStorage: who the volunteer is (nickname, team, token from POST /api/volunteers)
 // and how much of the machine they give. Storage is passed in (the page gives window.localStorage, tests a
 // Map-backed one); anything unreadable falls back to defaults rather than breaking the page.
-import { z } from 'zod';
 import type { BackendChoice, WorkerSettings } from '../../worker/api.ts';
 
 export const IDENTITY_KEY = 'crawlswarm.identity';
@@ -9,13 +8,19 @@ export const SETTINGS_KEY = 'crawlswarm.settings';
 
 export type KeyValueStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
-export const Identity = z.object({
-  id: z.number().int(),
-  nickname: z.string(),
-  team: z.string().nullable(),
-  token: z.string().min(1),
-});
-export type Identity = z.infer<typeof Identity>;
+export interface Identity {
+  id: number;
+  nickname: string;
+  team: string | null;
+  token: string;
+}
+
+/** Checked by hand rather than with zod: zod would triple the page's script size. */
+function isIdentity(v: unknown): v is Identity {
+  if (!v || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return Number.isInteger(o.id) && typeof o.nickname === 'string' && (o.team === null || typeof o.team === 'string') && typeof o.token === 'string' && o.token.length > 0;
+}
 
 export interface PageSettings extends WorkerSettings {
   /** Pause all work while the tab is hidden (another tab in front, phone screen off). */
@@ -78,8 +83,8 @@ export function saveSettings(storage: KeyValueStorage, settings: PageSettings): 
 }
 
 export function loadIdentity(storage: KeyValueStorage): Identity | null {
-  const r = Identity.safeParse(readJson(storage, IDENTITY_KEY));
-  return r.success ? r.data : null;
+  const v = readJson(storage, IDENTITY_KEY);
+  return isIdentity(v) ? { id: v.id, nickname: v.nickname, team: v.team, token: v.token } : null;
 }
 
 export function saveIdentity(storage: KeyValueStorage, identity: Identity): void {
