@@ -73,7 +73,7 @@ export function isGzipHeaderAt(bytes: Uint8Array, i: number): boolean {
   );
 }
 
-/** Next gzip header candidate at or after `from`, or -1. `needTail` = allow a header cut at the end. */
+/** Next gzip header candidate at or after `from`, or -1. A header cut by the end of `bytes` counts (its start is known). */
 export function nextGzipCandidate(bytes: Uint8Array, from: number): number {
   let i = from;
   for (;;) {

@@ -104,7 +104,7 @@ export async function* readWarcRecords(input: AsyncIterable<ReaderInput>, opts: 
       if (mode === 'seek') {
         const at = isVersionAt(v, 0) ? 0 : nextVersionLine(v, 0);
         if (at < 0) {
-          // Keep a tail that could hold the start of "\nWARC/1."; drop the rest (bounded memory).
+          // Keep a tail that could hold the start of a version line; drop the rest (bounded memory).
           const keep = eof ? 0 : VERSION_PREFIX_BYTES;
           if (v.byteLength > keep) win.consume(v.byteLength - keep);
           if (eof) win.clear();

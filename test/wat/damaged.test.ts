@@ -216,3 +216,20 @@ describe('damage inside a long file (zlib inflates runs of members at once there
     }
   });
 });
+
+describe('a gzip header look-alike inside a member', () => {
+  it('is a false candidate: the member is extended past it, nothing is lost, no error', async () => {
+    // Stored (level 0) deflate copies the record bytes verbatim, so a fake header in a binary record
+    // body shows up in the compressed stream.
+    const fake = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    const binary = warcRecord({ 'WARC-Type': 'resource', 'Content-Type': 'application/octet-stream' }, concat([new Uint8Array(100), fake, new Uint8Array(100)]));
+    const member = new Uint8Array(gzipSync(binary, { level: 0 }));
+    expect(member.indexOf(0x1f, 10)).toBeGreaterThan(0); // the look-alike is in the compressed bytes
+    const file = concat([new Uint8Array(gzipSync(rec(1))), member, new Uint8Array(gzipSync(rec(2)))]);
+    for (const web of [false, true]) {
+      const { summary, found } = await run(file, 50, {}, web);
+      expect(altsOf(found)).toEqual([1, 2]);
+      expect(summary).toMatchObject({ records: 3, errors: 0, damaged: false });
+    }
+  });
+});
