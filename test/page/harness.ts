@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
+import type { CoordinatorConfig } from '../../server/config.ts';
 import type { Coordinator } from '../../server/coordinator.ts';
 import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
 import type { ClipManifest } from '../../shared/clip/manifest.ts';
@@ -35,9 +36,12 @@ export interface PageRig {
   close(): Promise<void>;
 }
 
-export async function startRig(opts: { clientDir: string; modelDir: string }): Promise<PageRig> {
+export async function startRig(opts: { clientDir: string; modelDir: string; background?: boolean; config?: Partial<CoordinatorConfig> }): Promise<PageRig> {
   const db = await openTestDatabase('pglite');
-  const coordinator = await startTestCoordinator(db.db, { config: { clientDir: opts.clientDir, modelDir: opts.modelDir, heartbeatMs: 2_000 } });
+  const coordinator = await startTestCoordinator(db.db, {
+    background: opts.background ?? false,
+    config: { clientDir: opts.clientDir, modelDir: opts.modelDir, heartbeatMs: 2_000, ...opts.config },
+  });
   const manifest = JSON.parse(await readFile(join(opts.modelDir, 'manifest.json'), 'utf8')) as ClipManifest;
   return {
     db,
