@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../server/db/database.ts';
-import { claimJobs } from '../../server/db/queries/claimJobs.ts';
+import { claimJobs, claimJobsSql } from '../../server/db/queries/claimJobs.ts';
 import { completeAssignment } from '../../server/db/queries/completeAssignment.ts';
 import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
 import { failAssignment } from '../../server/db/queries/failAssignment.ts';
@@ -176,6 +176,17 @@ describe.each(dbBackends())('job queue on %s', (backend) => {
     expect(await releaseLeases(db, { workerId: w.id, leaseId: c!.leaseId, now: clock.now() })).toBe(1);
     expect(await job(id!)).toMatchObject({ state: 'queued', failures: 0, leased: 0 });
     expect((await w.claim()).map((x) => x.jobId)).toEqual([String(id)]);
+  });
+
+  it('claims walk the jobs_claim index instead of sorting the queue, however long it is', async () => {
+    await only(...Array.from({ length: 5000 }, (_, seq) => ({ kind: 'noop', payload: { seq } })));
+    const w = await worker();
+    const plan = (await db.rows<{ 'QUERY PLAN': string }>(sql`explain ${claimJobsSql({
+      workerId: w.id, volunteerId: w.volunteerId, kinds: ['noop'], features: [], max: 4, now: clock.now(), leaseMs: LEASE_MS,
+    })}`)).map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/Index Scan using jobs_claim on jobs/);
+    expect(plan).not.toMatch(/Sort Key: j\.priority/);
+    expect(plan).not.toMatch(/Seq Scan on jobs/);
   });
 
   it('the state vocabularies in shared/ match the CHECK constraints', async () => {

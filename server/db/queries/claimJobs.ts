@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../database.ts';
 import { at, epochMs, textArray } from '../sqlHelpers.ts';
 
@@ -23,18 +23,31 @@ export async function claimJobs(
   c: { workerId: string; volunteerId: number; kinds: readonly string[]; features: readonly string[]; max: number; now: Date; leaseMs: number },
 ): Promise<ClaimedJob[]> {
   if (c.max <= 0 || c.kinds.length === 0) return [];
+  // Free slots are counted first, so that the claim's LIMIT is a constant: with a computed LIMIT the planner
+  // expects thousands of rows and joins the update to a sequential scan of the whole queue.
+  const held = await db.rows<{ n: number }>(sql`
+    select count(*)::int as n from assignments where worker_id = ${c.workerId} and state = 'leased'`);
+  const free = c.max - (held[0]?.n ?? 0);
+  if (free <= 0) return [];
+  return db.rows<ClaimedJob>(claimJobsSql({ ...c, max: free }));
+}
+
+/** The claim statement itself (exported so that its plan can be inspected with EXPLAIN). */
+export function claimJobsSql(c: Parameters<typeof claimJobs>[1]): SQL {
   const deadline = new Date(c.now.getTime() + c.leaseMs);
-  return db.rows<ClaimedJob>(sql`
+  return sql`
     with picked as (
       select j.id from jobs j
       where j.state = 'queued' and j.kind = any(${textArray(c.kinds)}) and j.run_after <= ${at(c.now)}
-        and j.requires <@ ${textArray(c.features)}
+        -- the equality is what the planner can estimate (most jobs require nothing); <@ alone is
+        -- estimated at 0.5% and made it sort the whole queue instead of walking jobs_claim
+        and (j.requires = '{}' or j.requires <@ ${textArray(c.features)})
         and (j.replicas = 1 or not exists (
           select 1 from assignments a
           where a.job_id = j.id and a.volunteer_id = ${c.volunteerId} and a.state in ('leased', 'completed')))
-      order by j.priority desc, j.shuffle_key
-      -- never more than the worker's free slots, counted in the same statement
-      limit greatest(0, ${c.max} - (select count(*) from assignments h where h.worker_id = ${c.workerId} and h.state = 'leased'))
+      -- must match jobs_claim exactly (desc nulls last) or the index cannot provide the order
+      order by j.priority desc nulls last, j.shuffle_key
+      limit ${c.max}
       for update of j skip locked
     ), claimed as (
       update jobs j set
@@ -52,5 +65,5 @@ export async function claimJobs(
     )
     select leased.job_id::text as "jobId", leased.lease_id::text as "leaseId", claimed.kind, claimed.payload,
            ${epochMs(sql`leased.lease_deadline`)} as "leaseDeadlineMs"
-    from leased join claimed on claimed.id = leased.job_id`);
+    from leased join claimed on claimed.id = leased.job_id`;
 }
