@@ -110,9 +110,16 @@ describe('volunteer page in headless Chromium', () => {
     await page.waitForTimeout(500);
     expect(page.workers()).toHaveLength(0);
     expect(modelRequests).toHaveLength(0);
-    await page.getByLabel('Nickname').fill('pagetester');
-    await page.getByLabel(/Team/).fill('testers');
-    await page.getByRole('button', { name: 'Register and start' }).click();
+    await page.screenshot({ path: join(ARTIFACTS, 'first-visit.png'), fullPage: true });
+    // Keyboard only: Tab to the nickname field, type, Tab to the team, Tab to the button, Enter.
+    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.id)) !== 'nickname'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.type('pagetester');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('team');
+    await page.keyboard.type('testers');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Register and start');
+    await page.keyboard.press('Enter');
     await waitFor('the backend line', async () => ((await page.getByTestId('backend').textContent()) ?? '').includes('WASM'));
     const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('crawlswarm.identity') ?? 'null'));
     expect(stored).toMatchObject({ nickname: 'pagetester', team: 'testers' });
@@ -205,6 +212,22 @@ describe('volunteer page in headless Chromium', () => {
     expect(await jobState(job)).toBe('queued'); // handed back, not failed
     await page.getByTestId('pause').click();
     await waitFor(`job ${job} completed after Resume`, async () => (await jobState(job)) === 'completed', 90_000);
+  });
+
+  it('pauses while the tab is hidden, when asked to', async () => {
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((h) => {
+        Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    expect(await page.getByLabel('Pause when this tab is hidden').isChecked()).toBe(true);
+    await setHidden(true);
+    await waitFor('hidden pause', async () => ((await page.getByTestId('connection').textContent()) ?? '').includes('Paused while the tab is hidden'));
+    const job = await enqueueUrlJob(rig, items(0, IMAGES.slice(0, 2)));
+    await page.waitForTimeout(1_500);
+    expect(await jobState(job)).toBe('queued');
+    await setHidden(false);
+    await waitFor(`job ${job} completed once visible`, async () => (await jobState(job)) === 'completed');
   });
 
   it('a reload does not download the model again', async () => {
