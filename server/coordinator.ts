@@ -46,8 +46,14 @@ export async function startCoordinator(
     pingTimeout: 10_000,
   });
   installAuth(io, deps);
+  // writes still running when a socket drops; close() waits for them before the database goes away
+  const pending = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
   io.on('connection', (socket) => {
-    registerHelloHandlers(socket, deps);
+    registerHelloHandlers(socket, deps, track);
     registerJobHandlers(socket, deps);
   });
   const loops = opts.background === false ? [] : [
@@ -83,6 +89,7 @@ export async function startCoordinator(
       await Promise.all(loops.map((l) => l.stop()));
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      await Promise.allSettled([...pending]);
       if (!opts.db) await db.close();
     },
   };

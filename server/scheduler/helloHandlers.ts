@@ -9,7 +9,7 @@ import type { CoordinatorSocket } from './types.ts';
 
 /** `hello` registers the worker session; `bye` hands back its leases; a dropped socket only marks it gone
  * (its leases run on: the client may be back in a second, e.g. after a coordinator restart). */
-export function registerHelloHandlers(socket: CoordinatorSocket, deps: Deps): void {
+export function registerHelloHandlers(socket: CoordinatorSocket, deps: Deps, track: (work: Promise<unknown>) => void): void {
   socket.on('hello', handle(socket, deps.log, 'hello', Hello, async (m): Promise<HelloAck> => {
     const { volunteer } = socket.data;
     const res = await upsertWorker(deps.db, {
@@ -49,7 +49,7 @@ export function registerHelloHandlers(socket: CoordinatorSocket, deps: Deps): vo
   socket.on('disconnect', () => {
     const worker = socket.data.worker;
     if (!worker) return;
-    touchWorker(deps.db, worker.id, deps.clock.now(), true).catch((err) =>
-      deps.log.warn('could not mark worker disconnected', { worker: worker.id, error: String(err) }));
+    track(touchWorker(deps.db, worker.id, deps.clock.now(), true).catch((err) =>
+      deps.log.warn('could not mark worker disconnected', { worker: worker.id, error: String(err) })));
   });
 }

@@ -80,8 +80,10 @@ const bench: Bench = {
     const backends = dbBackends();
     if (!backends.includes('postgres')) ctx.log('no TEST_DATABASE_URL/DATABASE_URL: PostgreSQL figures skipped (export TEST_DATABASE_URL=$(.ci/pg-start.sh))');
     for (const backend of backends) {
+      ctx.log(`${backend}: direct`);
       const a = await openTestDatabase(backend, { poolSize: 20 });
       const ceiling = await direct(a.db, cycles).finally(() => a.drop());
+      ctx.log(`${backend}: socket.io`);
       const b = await openTestDatabase(backend, { poolSize: 20 });
       const rate = await viaSocketIo(b.db, cycles).finally(() => b.drop());
       ctx.log(`${backend}: socket.io ${rate.toFixed(0)}/s, direct ${ceiling.toFixed(0)}/s`);
