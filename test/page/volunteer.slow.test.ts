@@ -14,7 +14,7 @@ import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
 import { createFetcher } from '../../server/fetch/fetcher.ts';
 import type { UrlResult } from '../../shared/jobs/url.ts';
 import type { WatResult } from '../../shared/jobs/wat.ts';
-import { startFixtureWeb, type FixtureWeb } from '../helpers/fixtureWeb.ts';
+import { FIXTURE_IMAGES_DIR, startFixtureWeb, type FixtureWeb } from '../helpers/fixtureWeb.ts';
 import { buildTinyModel } from '../helpers/models.ts';
 import { WAT_2014_GZ } from '../wat/helpers.ts';
 import { buildPage, counter, enqueueUrlJob, launchChromium, ROOT, startRig, watchErrors, type PageRig } from './harness.ts';
@@ -228,6 +228,27 @@ describe('volunteer page in headless Chromium', () => {
     expect(await jobState(job)).toBe('queued');
     await setHidden(false);
     await waitFor(`job ${job} completed once visible`, async () => (await jobState(job)) === 'completed');
+  });
+
+  it('the download cap slows fetching to the chosen rate', async () => {
+    const cap = page.getByLabel('Download cap in KiB/s (0 = no cap)');
+    await cap.fill('256');
+    await cap.blur(); // the change event applies it
+    const files = ['coco-val2017-000000039769.png', 'skimage-coffee.png', 'skimage-chelsea.png'];
+    const totalBytes = (await Promise.all(files.map((f) => readFile(join(FIXTURE_IMAGES_DIR, f))))).reduce((a, b) => a + b.length, 0);
+    const t0 = performance.now();
+    const job = await enqueueUrlJob(rig, items(0, files, '?cap=1'));
+    await waitFor(`job ${job} completed under the cap`, async () => (await jobState(job)) === 'completed');
+    const seconds = (performance.now() - t0) / 1000;
+    // One second of burst, then 256 KiB/s: at least (1.4 MB - 256 KiB) / 256 KiB = 4.4 s.
+    expect(seconds).toBeGreaterThan(((totalBytes - 256 * 1024) / (256 * 1024)) * 0.85);
+    expect(JSON.parse((await page.evaluate(() => localStorage.getItem('crawlswarm.settings')))!).bandwidthKiBps).toBe(256);
+    await cap.fill('0');
+    await cap.blur();
+    const t1 = performance.now();
+    const free = await enqueueUrlJob(rig, items(0, files, '?cap=0'));
+    await waitFor(`job ${free} completed without a cap`, async () => (await jobState(free)) === 'completed');
+    expect((performance.now() - t1) / 1000).toBeLessThan(seconds / 2);
   });
 
   it('a reload does not download the model again', async () => {
