@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { extractWat } from '../../shared/wat/extract.ts';
 import { createWebMemberInflater } from '../../shared/wat/gzip.ts';
+import { createJsMemberInflater } from '../../shared/wat/inflate.ts';
 import { createEldDetector } from '../../shared/wat/language.ts';
 import { readWarcRecords } from '../../shared/wat/warc.ts';
 import { openWatSource } from '../../server/wat/source.ts';
@@ -134,6 +135,7 @@ const bench: Bench = {
     const variants = [
       { name: 'extract (zlib, ELD small)', inflater: createZlibMemberInflater, detect },
       { name: 'extract (zlib, no language)', inflater: createZlibMemberInflater, detect: null },
+      { name: 'extract (JS inflate, ELD small)', inflater: createJsMemberInflater, detect },
       { name: 'extract (DecompressionStream, ELD small)', inflater: createWebMemberInflater, detect },
     ];
     // Warm-up (discarded): JIT for the reader, the rules and ELD, so the first variant is not penalised.

@@ -15,7 +15,7 @@ import { WAT_2014_GZ, bytesOf, concat, gzipMembers, watRecord } from './helpers.
 const root = join(import.meta.dirname, '../..');
 
 const WORKER_SOURCE = `
-import { extractWat, openWatUrl, createEldDetector } from './shared/wat/index.ts';
+import { extractWat, openWatUrl, createEldDetector, createJsMemberInflater, createWebMemberInflater } from './shared/wat/index.ts';
 self.onmessage = async (event) => {
   const detect = await createEldDetector('small');
   const answers = [];
@@ -27,6 +27,7 @@ self.onmessage = async (event) => {
     const summary = await extractWat(src.chunks, {
       startOffset: src.startOffset, endOffset: src.endOffset, totalBytes: src.totalBytes,
       detectLanguage: detect, onCandidates: (b) => { found.push(...b); },
+      inflater: job.inflater === 'js' ? createJsMemberInflater() : createWebMemberInflater(),
     });
     answers.push({ ok: true, summary, found: job.keep ? found : found.length, ms: performance.now() - t0 });
   }
@@ -111,7 +112,7 @@ afterAll(async () => {
   if (profile) await rm(profile, { recursive: true, force: true });
 });
 
-function runInWorker(jobs: { path: string; range?: { start: number; end?: number }; keep?: boolean }[]): Promise<Answer[]> {
+function runInWorker(jobs: { path: string; range?: { start: number; end?: number }; keep?: boolean; inflater?: 'js' | 'web' }[]): Promise<Answer[]> {
   return page.evaluate(
     (jobs) =>
       new Promise<Answer[]>((resolve, reject) => {
@@ -166,17 +167,24 @@ it('in a Web Worker: three Range slices cover every member exactly once', async 
   for (const x of answers) expect(x.summary.errors).toBe(0);
 });
 
-it('in a Web Worker: throughput on a 20,000-record WAT, gzip and uncompressed (printed for the report)', async () => {
-  // Run twice; the second (warm) run is the figure.
-  const answers = await runInWorker([{ path: '/big.wat.gz' }, { path: '/big.wat.gz' }, { path: '/big.wat' }, { path: '/big.wat' }]);
+it('in a Web Worker: throughput on a 20,000-record WAT, both inflaters and uncompressed (printed for the report)', async () => {
+  // Each twice; the second (warm) run is the figure.
+  const jobs = [
+    { path: '/big.wat.gz', inflater: 'web' as const },
+    { path: '/big.wat.gz', inflater: 'js' as const },
+    { path: '/big.wat' },
+  ].flatMap((j) => [j, j]);
+  const answers = await runInWorker(jobs);
   for (const [i, x] of answers.entries()) {
-    expect(x.summary).toMatchObject({ records: BIG_RECORDS, candidates: BIG_RECORDS, errors: 0, format: i < 2 ? 'gzip' : 'plain' });
+    expect(x.summary).toMatchObject({ records: BIG_RECORDS, candidates: BIG_RECORDS, errors: 0, format: i < 4 ? 'gzip' : 'plain' });
     expect(x.summary.dropped.shortAlt).toBe(BIG_RECORDS);
   }
-  for (const x of [answers[1]!, answers[3]!]) {
+  for (const i of [1, 3, 5]) {
+    const x = answers[i]!;
     const seconds = x.ms / 1000;
+    const how = x.summary.format === 'plain' ? 'uncompressed' : `gzip, ${jobs[i]!.inflater === 'js' ? 'JS inflate' : 'DecompressionStream'}`;
     console.log(
-      `chromium worker, ${x.summary.format}: ${BIG_RECORDS} records, ${(x.summary.bytes / 1e6).toFixed(1)} MB read, ${(x.summary.inflatedBytes / 1e6).toFixed(1)} MB inflated in ${seconds.toFixed(2)} s: ` +
+      `chromium worker, ${how}: ${BIG_RECORDS} records, ${(x.summary.bytes / 1e6).toFixed(1)} MB read, ${(x.summary.inflatedBytes / 1e6).toFixed(1)} MB inflated in ${seconds.toFixed(2)} s: ` +
         `${(BIG_RECORDS / seconds).toFixed(0)} records/s, ${(x.summary.inflatedBytes / 1e6 / seconds).toFixed(1)} MB/s uncompressed`,
     );
   }

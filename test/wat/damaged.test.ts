@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { extractWat, type ExtractOptions } from '../../shared/wat/extract.ts';
 import { createWebMemberInflater } from '../../shared/wat/gzip.ts';
+import { createJsMemberInflater } from '../../shared/wat/inflate.ts';
 import type { Candidate, ExtractSummary } from '../../shared/wat/types.ts';
 import { createZlibMemberInflater } from '../../server/wat/zlib-inflater.ts';
 import { chunked, concat, gzipMembers, warcRecord, watJson, watRecord } from './helpers.ts';
@@ -14,10 +15,11 @@ const rec = (n: number, opts: { contentLength?: number; body?: string } = {}) =>
   watRecord(page(n), [{ url: `/img/${n}.jpg`, alt: `picture number ${n}` }], opts);
 const altsOf = (found: Candidate[]) => found.map((c) => Number(c.alt.split(' ').pop()));
 
-async function run(bytes: Uint8Array, chunkSize = 1000, extra: ExtractOptions = {}, web = false): Promise<{ summary: ExtractSummary; found: Candidate[] }> {
+/** `web`: false = zlib, true = DecompressionStream, 'js' = the JavaScript inflater. */
+async function run(bytes: Uint8Array, chunkSize = 1000, extra: ExtractOptions = {}, web: boolean | 'js' = false): Promise<{ summary: ExtractSummary; found: Candidate[] }> {
   const found: Candidate[] = [];
   const summary = await extractWat(chunked(bytes, chunkSize), {
-    inflater: web ? createWebMemberInflater() : createZlibMemberInflater(),
+    inflater: web === 'js' ? createJsMemberInflater() : web ? createWebMemberInflater() : createZlibMemberInflater(),
     detectLanguage: null,
     onCandidates: (b) => void found.push(...b),
     ...extra,
@@ -32,7 +34,7 @@ describe('truncated last gzip member', () => {
     it(`keeps every record before it (chunks of ${size})`, async () => {
       const whole = gzipMembers([1, 2, 3, 4].map((n) => rec(n)));
       const cut = whole.subarray(0, whole.byteLength - 30);
-      for (const web of [false, true]) {
+      for (const web of [false, true, 'js'] as const) {
         const { summary, found } = await run(cut, size, {}, web);
         expect(altsOf(found)).toEqual([1, 2, 3]);
         expect(summary).toMatchObject({ records: 3, damaged: true, errors: 1, errorsByReason: { truncated_gzip: 1 } });
@@ -54,7 +56,7 @@ describe('corrupt gzip member in the middle', () => {
     const bad = members[1]!.slice();
     for (let i = 20; i < bad.byteLength - 12; i += 7) bad[i] = bad[i]! ^ 0x5a; // ruin the deflate data
     members[1] = bad;
-    for (const web of [false, true]) {
+    for (const web of [false, true, 'js'] as const) {
       const { summary, found } = await run(concat(members), 64, {}, web);
       expect(altsOf(found)).toEqual([1, 3, 4]);
       expect(summary).toMatchObject({ records: 3, damaged: true });
@@ -65,7 +67,7 @@ describe('corrupt gzip member in the middle', () => {
   it('junk bytes before, between and after members are skipped with one error each', async () => {
     const [a, b] = [1, 2].map((n) => new Uint8Array(gzipSync(rec(n))));
     const junk = enc.encode('this is not gzip at all');
-    for (const web of [false, true]) {
+    for (const web of [false, true, 'js'] as const) {
       const { summary, found } = await run(concat([junk, a!, junk, b!, junk]), 10, {}, web);
       expect(altsOf(found)).toEqual([1, 2]);
       expect(summary.errors).toBe(3);
@@ -152,7 +154,7 @@ describe('hostile Content-Length', () => {
   it('a gzip bomb member is stopped at the cap (member_too_large) and the next member is read', async () => {
     const bomb = new Uint8Array(gzipSync(warcRecord({ 'WARC-Type': 'metadata' }, new Uint8Array(50 * 1024 * 1024))));
     expect(bomb.byteLength).toBeLessThan(100_000);
-    for (const web of [false, true]) {
+    for (const web of [false, true, 'js'] as const) {
       const { summary, found } = await run(concat([gzipMembers([rec(1)]), bomb, gzipMembers([rec(2)])]), 4096, { maxRecordBytes: 1024 * 1024 }, web);
       expect(altsOf(found)).toEqual([1, 2]);
       expect(summary.errorsByReason).toEqual({ member_too_large: 1 });
@@ -209,7 +211,7 @@ describe('damage inside a long file (zlib inflates runs of members at once there
     const file = concat(members);
     expect(file.byteLength).toBeGreaterThan(3 * 256 * 1024);
     const want = Array.from({ length: n }, (_, i) => i).filter((i) => i !== 900 && i !== 1700);
-    for (const web of [false, true]) {
+    for (const web of [false, true, 'js'] as const) {
       const { summary, found } = await run(file, 64 * 1024, {}, web);
       expect(altsOf(found)).toEqual(want);
       expect(summary).toMatchObject({ records: n - 1, errors: 2, errorsByReason: { corrupt_gzip: 1, bad_json: 1 } });
@@ -226,7 +228,7 @@ describe('a gzip header look-alike inside a member', () => {
     const member = new Uint8Array(gzipSync(binary, { level: 0 }));
     expect(member.indexOf(0x1f, 10)).toBeGreaterThan(0); // the look-alike is in the compressed bytes
     const file = concat([new Uint8Array(gzipSync(rec(1))), member, new Uint8Array(gzipSync(rec(2)))]);
-    for (const web of [false, true]) {
+    for (const web of [false, true, 'js'] as const) {
       const { summary, found } = await run(file, 50, {}, web);
       expect(altsOf(found)).toEqual([1, 2]);
       expect(summary).toMatchObject({ records: 3, errors: 0, damaged: false });

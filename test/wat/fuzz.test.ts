@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractWat } from '../../shared/wat/extract.ts';
 import { createWebMemberInflater } from '../../shared/wat/gzip.ts';
+import { createJsMemberInflater } from '../../shared/wat/inflate.ts';
 import type { Candidate } from '../../shared/wat/types.ts';
 import { createZlibMemberInflater } from '../../server/wat/zlib-inflater.ts';
 import { chunked, concat, gzipMembers, watRecord } from './helpers.ts';
@@ -44,14 +45,14 @@ describe('random damage', () => {
   const gz = gzipMembers(records);
   const plain = concat(records);
 
-  it('gzip, 300 damaged copies (zlib and DecompressionStream): no throw, no invented candidate', async () => {
+  it('gzip, 300 damaged copies (zlib, JS inflate, DecompressionStream): no throw, no invented candidate', async () => {
     const clean = new Set<string>();
     await extractWat(chunked(gz), { inflater: createZlibMemberInflater(), detectLanguage: null, onCandidates: (b) => b.forEach((c) => clean.add(key(c))) });
     expect(clean.size).toBe(60);
     const rnd = prng(12345);
     for (let i = 0; i < 300; i++) {
       const bad = damage(gz, rnd);
-      const inflater = i % 3 === 0 ? createWebMemberInflater() : createZlibMemberInflater();
+      const inflater = i % 3 === 0 ? createWebMemberInflater() : i % 3 === 1 ? createJsMemberInflater() : createZlibMemberInflater();
       const found: Candidate[] = [];
       const s = await extractWat(chunked(bad, 1 + Math.floor(rnd() * 3000)), { inflater, detectLanguage: null, onCandidates: (b) => void found.push(...b) });
       for (const c of found) expect(clean.has(key(c)), `case ${i}: ${key(c)}`).toBe(true);
