@@ -159,6 +159,8 @@ describe('volunteer page in headless Chromium', () => {
     expect(await counter(page, 'images-scored')).toBe(5);
     expect(await page.getByTestId('cors-share').textContent()).toBe('30%'); // 3 of the 10 URLs tried
     expect(await page.getByTestId('rejected').textContent()).toContain('decompression bomb');
+    // The network panel (GET /api/stats) catches up within a few seconds of the jobs.
+    await waitFor('network stats', async () => (await counter(page, 'network-completed')) >= 3 && (await counter(page, 'network-browsers')) >= 1, 15_000);
     await page.screenshot({ path: join(ARTIFACTS, 'running-wasm.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(ARTIFACTS, 'running-phone.png'), fullPage: true });
