@@ -1,16 +1,13 @@
 // onnxruntime-web in headless Chromium, in a module Web Worker: the WebGPU execution provider (on
 // SwiftShader, with --enable-unsafe-webgpu) and WASM, against onnxruntime-node on the same inputs.
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import express from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrtNodeBackend } from '../../server/clip/ortNode.ts';
 import { dirLoader } from '../../server/clip/modelStore.ts';
 import { createClipSession } from '../../shared/clip/runner.ts';
+import { bundleForBrowser, launchChromium, listenLoopback, type LaunchedChromium } from '../helpers/browser.ts';
 import { buildTinyModel, testPixels, testTokenRows } from '../helpers/models.ts';
 import type { ClipManifest } from '../../shared/clip/manifest.ts';
 
@@ -20,11 +17,9 @@ const WASM_TOLERANCE = 1e-5;
 const WEBGPU_TOLERANCE = 1e-4;
 
 const root = join(import.meta.dirname, '../..');
-let server: Server;
-let origin: string;
-let context: BrowserContext;
+let web: Awaited<ReturnType<typeof listenLoopback>>;
+let browser: LaunchedChromium;
 let page: Page;
-let profile: string;
 let modelDir: string;
 let manifest: ClipManifest;
 
@@ -32,40 +27,21 @@ beforeAll(async () => {
   const built = await buildTinyModel({ seed: 5 });
   modelDir = built.dir;
   manifest = built.manifest;
-  const bundle = await build({
-    entryPoints: [join(import.meta.dirname, 'browser/worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    external: ['/ort/*'],
-  });
-  const workerJs = bundle.outputFiles[0]!.text;
+  const workerJs = await bundleForBrowser({ file: join(import.meta.dirname, 'browser/worker.ts') }, { external: ['/ort/*'] });
   const app = express();
   app.get('/worker.js', (_req, res) => void res.type('text/javascript').send(workerJs));
   app.get('/', (_req, res) => void res.type('html').send('<!doctype html><title>clip</title><p>clip runner test</p>'));
   app.use('/ort', express.static(join(root, 'node_modules/onnxruntime-web/dist')));
   app.use('/model', express.static(modelDir));
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  origin = `http://127.0.0.1:${addr.port}`;
-  profile = await mkdtemp(join(tmpdir(), 'crawlswarm-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
-  });
-  page = await context.newPage();
-  await page.goto(origin + '/');
+  web = await listenLoopback(app);
+  browser = await launchChromium({ webgpu: true });
+  page = await browser.context.newPage();
+  await page.goto(web.origin + '/');
 });
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
+  await web?.close();
 });
 
 interface WorkerAnswer {

@@ -2,15 +2,12 @@
 // gzipped merges file fetched from public/ (served statically, as the coordinator does), sha256-checked
 // with crypto.subtle and gunzipped with DecompressionStream. Its ids must equal Node's on every fixture text.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import express from 'express';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadClipTokenizer } from '../../server/clip/vocab.ts';
+import { bundleForBrowser, launchChromium, listenLoopback, type LaunchedChromium } from '../helpers/browser.ts';
 
 const root = join(import.meta.dirname, '../..');
 const fixtures = join(import.meta.dirname, '../fixtures/clip');
@@ -46,45 +43,25 @@ interface WorkerAnswer {
   refusedReason: string | null;
 }
 
-let server: Server;
-let origin: string;
-let context: BrowserContext;
+let web: Awaited<ReturnType<typeof listenLoopback>>;
+let browser: LaunchedChromium;
 let page: Page;
-let profile: string;
 
 beforeAll(async () => {
-  const bundle = await build({
-    stdin: { contents: WORKER_SOURCE, resolveDir: root, loader: 'ts', sourcefile: 'tokenizer-worker.ts' },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-  });
-  const workerJs = bundle.outputFiles[0]!.text;
+  const workerJs = await bundleForBrowser({ source: WORKER_SOURCE, resolveDir: root, name: 'tokenizer-worker.ts' });
   const app = express();
   app.get('/tokenizer-worker.js', (_req, res) => void res.type('text/javascript').send(workerJs));
   app.get('/', (_req, res) => void res.type('html').send('<!doctype html><title>tokenizer</title>'));
   app.use(express.static(join(root, 'public')));
-  server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  origin = `http://127.0.0.1:${addr.port}`;
-  profile = await mkdtemp(join(tmpdir(), 'crawlswarm-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await context.newPage();
-  await page.goto(origin + '/');
+  web = await listenLoopback(app);
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  await page.goto(web.origin + '/');
 });
 
 afterAll(async () => {
-  await context?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  if (profile) await rm(profile, { recursive: true, force: true });
+  await browser?.close();
+  await web?.close();
 });
 
 it('gives the same ids in a Chromium Web Worker as in Node, loading the shipped .gz with Web APIs', async () => {
