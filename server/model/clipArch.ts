@@ -2,6 +2,7 @@
 // Shapes follow openai/clip-vit-base-patch32 (HF CLIPModel config: vision hidden 768, 12 layers, 12 heads,
 // intermediate 3072, patch 32, image 224; text hidden 512, 12 layers, 8 heads, intermediate 2048,
 // vocab 49408, 77 positions; projection 512; QuickGELU; layer-norm eps 1e-5).
+import { mulberry32 } from '../../shared/random.ts';
 
 export interface TowerShape {
   width: number;
@@ -113,17 +114,6 @@ function layer(prefix: string, s: TowerShape) {
   ];
 }
 
-/** mulberry32: small, fast, seedable; quality is ample for random weights. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Seeded weights: each tensor draws from its own stream (seed mixed with its index), so one tensor's

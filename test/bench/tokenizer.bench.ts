@@ -6,6 +6,7 @@
 //   tokens with probability ~ 1/rank (merge rank follows training-corpus frequency), every fifth word
 //   glued to the next to make words BPE must split, some capitalised, with digits and punctuation. A
 //   stand-in for web alt text with a realistic vocabulary spread, since the fixtures hold little real text.
+import { mulberry32 } from '../../shared/random.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -33,17 +34,6 @@ function measure(tokenizer: ClipTokenizer, texts: string[], minMs: number): { te
   return { textsPerS: (textCount / elapsed) * 1000, tokensPerS: (tokenCount / elapsed) * 1000 };
 }
 
-/** Deterministic PRNG (mulberry32) so every run times the same texts. */
-function random32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function zipfCaptions(tokenizer: ClipTokenizer, count: number): string[] {
   const words: string[] = [];
@@ -55,7 +45,7 @@ function zipfCaptions(tokenizer: ClipTokenizer, count: number): string[] {
   const cumulative = new Float64Array(words.length);
   let total = 0;
   for (let i = 0; i < words.length; i++) cumulative[i] = total += 1 / (i + 10);
-  const rand = random32(20260522);
+  const rand = mulberry32(20260522);
   const pick = () => {
     const x = rand() * total;
     let lo = 0;
