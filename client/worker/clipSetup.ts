@@ -7,6 +7,7 @@ import { createClipSession, type ClipSession } from '../../shared/clip/runner.ts
 import type { ClipTokenizer } from '../../shared/clip/tokenizer.ts';
 import { clipTokenizerFromGzip } from '../../shared/clip/tokenizer/vocabFile.ts';
 import type { BackendChoice, BackendInfo } from './api.ts';
+import type { ByteBucket } from './limits.ts';
 import type { ModelCache } from './modelCache.ts';
 import { cachedFileLoader, pruneModelCache, type ActiveModel, type ModelProgress } from './modelLoader.ts';
 
@@ -72,6 +73,7 @@ export async function openClip(opts: {
   cache: ModelCache | null;
   onProgress: (p: ModelProgress) => void;
   onWarning: (message: string) => void;
+  bucket: ByteBucket | null;
 }): Promise<{ ok: true; clip: OpenedClip } | { ok: false; reason: string; detail: string }> {
   const ort = await importOrt(opts.origin);
   const adapter = await describeWebGpuAdapter();
@@ -91,7 +93,7 @@ export async function openClip(opts: {
       opts.onWarning(`could not tidy the model cache: ${(e as Error).message}`);
     }
   }
-  const load = cachedFileLoader({ filesBase: opts.model.filesBase, cache: opts.cache, onProgress: opts.onProgress, onWarning: opts.onWarning });
+  const load = cachedFileLoader({ filesBase: opts.model.filesBase, cache: opts.cache, bucket: opts.bucket, onProgress: opts.onProgress, onWarning: opts.onWarning });
   const r = await createClipSession({ manifest: opts.model.manifest, backend, devices, load, skipVerify: true });
   if (!r.ok) return { ok: false, reason: r.reason, detail: r.detail };
   const session = r.session;

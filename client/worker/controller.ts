@@ -118,6 +118,7 @@ export function createController(): VolunteerWorkerApi {
           cache: await openCache(emit),
           onProgress: (p) => emit({ type: 'model', ...p }),
           onWarning: (message) => emit({ type: 'problem', code: 'cache_warning', message }),
+          bucket,
         }).catch((e: unknown) => ({ ok: false as const, reason: 'device_failed', detail: (e as Error).message }));
         if (opened.ok) clip = opened.clip;
         else emit({ type: 'problem', code: opened.reason, message: plainStartProblem(opened.reason, opened.detail) });

@@ -4,6 +4,7 @@
 import { parseManifest, sha256Hex, type ClipManifest, type OnnxFile } from '../../shared/clip/manifest.ts';
 import type { FileLoader } from '../../shared/clip/runner.ts';
 import type { ModelPhase } from './api.ts';
+import type { ByteBucket } from './limits.ts';
 import type { ModelCache } from './modelCache.ts';
 
 export interface ActiveModel {
@@ -61,6 +62,8 @@ export interface CachedLoaderOptions {
   onProgress?: (p: ModelProgress) => void;
   /** Called when the cache could not be read or written (the load goes on without it). */
   onWarning?: (message: string) => void;
+  /** The tab's bandwidth cap applies to the model download too. */
+  bucket?: ByteBucket | null;
   /** Least milliseconds between two `progress` reports of one file. Default 100. */
   progressEveryMs?: number;
   signal?: AbortSignal;
@@ -119,6 +122,7 @@ export function cachedFileLoader(opts: CachedLoaderOptions): FileLoader {
         }
         bytes.set(value, loaded);
         loaded += value.byteLength;
+        if (opts.bucket) await opts.bucket.take(value.byteLength, opts.signal);
         const now = performance.now();
         if (now - lastReportMs >= everyMs) {
           lastReportMs = now;

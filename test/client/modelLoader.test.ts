@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex, type OnnxFile } from '../../shared/clip/manifest.ts';
+import { ByteBucket } from '../../client/worker/limits.ts';
 import { memoryModelCache } from '../../client/worker/modelCache.ts';
 import { cachedFileLoader, fetchActiveModel, pruneModelCache, type ModelProgress } from '../../client/worker/modelLoader.ts';
 
@@ -91,6 +92,16 @@ describe('model loader', () => {
     expect(!long.ok && long.detail).toMatch(/more than/);
     const missing = await load(fileOf('nope/../x.onnx', { sha256: 'b'.repeat(64) }));
     expect(missing.ok).toBe(false);
+  });
+
+  it('the bandwidth cap paces the model download too', async () => {
+    let slept = 0;
+    const clock = { nowMs: () => 0, sleepMs: async (ms: number) => void (slept += ms) };
+    const bucket = new ByteBucket(100_000, clock);
+    const load = cachedFileLoader({ filesBase: `${base}/models/m/`, cache: null, bucket });
+    expect((await load(fileOf('vision.onnx'))).ok).toBe(true);
+    // 300,000 bytes at 100,000 B/s with a 100,000-byte burst and a clock that never moves: 2 s owed.
+    expect(slept).toBeGreaterThan(1_000);
   });
 
   it('prunes files the new manifest no longer lists', async () => {
