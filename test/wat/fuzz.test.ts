@@ -1,6 +1,7 @@
 // Random damage (flipped bytes, cuts, inserted and deleted runs) never throws, always ends, and with
 // gzip input never invents a candidate: every member is CRC-checked, so whatever comes out was in the
 // original file.
+import { mulberry32 } from '../../shared/random.ts';
 import { describe, expect, it } from 'vitest';
 import { extractWat } from '../../shared/wat/extract.ts';
 import { createWebMemberInflater } from '../../shared/wat/gzip.ts';
@@ -9,17 +10,8 @@ import type { Candidate } from '../../shared/wat/types.ts';
 import { createZlibMemberInflater } from '../../server/wat/zlib-inflater.ts';
 import { chunked, concat, gzipMembers, watRecord } from './helpers.ts';
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failure can be replayed. */
+const prng = mulberry32;
 
 function damage(bytes: Uint8Array, rnd: () => number): Uint8Array {
   let out: Uint8Array = bytes.slice();
