@@ -53,6 +53,8 @@ export type PageEvent =
   | { type: 'hello'; volunteer: { id: number; nickname: string; team: string | null } }
   | { type: 'backend'; info: BackendInfo }
   | { type: 'model'; phase: ModelPhase; file: string; loadedBytes: number; totalBytes: number; fromCache: boolean }
+  /** CLIP could not be started (the reason comes as a `problem`): this tab takes WAT jobs only. */
+  | { type: 'model:failed' }
   | { type: 'job:start'; jobId: string; kind: string }
   | { type: 'job:progress'; jobId: string; kind: string; done: number; total: number | null; unit: string }
   | { type: 'job:done'; jobId: string; kind: string; ok: boolean; accepted: boolean; reason?: string; summary: JobSummary }

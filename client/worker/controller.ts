@@ -121,12 +121,16 @@ export function createController(): VolunteerWorkerApi {
           bucket,
         }).catch((e: unknown) => ({ ok: false as const, reason: 'device_failed', detail: (e as Error).message }));
         if (opened.ok) clip = opened.clip;
-        else emit({ type: 'problem', code: opened.reason, message: plainStartProblem(opened.reason, opened.detail) });
+        else {
+          emit({ type: 'problem', code: opened.reason, message: plainStartProblem(opened.reason, opened.detail) });
+          emit({ type: 'model:failed' });
+        }
         if (clip && !tokenizer) {
           try {
             tokenizer = await loadTokenizer(opts.coordinatorUrl);
           } catch (e) {
             emit({ type: 'problem', code: 'vocab_failed', message: `The CLIP vocabulary could not be loaded (${(e as Error).message}).` });
+            emit({ type: 'model:failed' });
           }
         }
       }

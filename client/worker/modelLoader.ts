@@ -98,7 +98,9 @@ export function cachedFileLoader(opts: CachedLoaderOptions): FileLoader {
     const url = new URL(file.path, opts.filesBase).toString();
     let res: Response;
     try {
-      res = await fetchFn(url, { signal: opts.signal });
+      // Not through the HTTP cache: the ModelCache keeps the verified bytes (no second copy), and a model
+      // file's URL names its path, not its content, so a cached answer may belong to an older model.
+      res = await fetchFn(url, { signal: opts.signal, cache: 'no-store' });
     } catch (e) {
       return { ok: false, reason: 'load_failed', detail: `${url}: ${(e as Error).message}` };
     }

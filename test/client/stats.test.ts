@@ -68,3 +68,12 @@ describe('page counters from worker events', () => {
     expect(modelProgress(cached)).toMatchObject({ done: true, fromCache: true });
   });
 });
+
+describe('model failure', () => {
+  it('drops the half-done download and says CLIP is off until a backend comes up', () => {
+    let s = fold([{ type: 'model', phase: 'progress', file: 'v.onnx', loadedBytes: 10, totalBytes: 100, fromCache: false }, { type: 'model:failed' }]);
+    expect([s.modelFailed, s.model, s.backend]).toEqual([true, [], null]);
+    s = applyEvent(s, { type: 'backend', info: { device: 'wasm', adapter: 'WASM, 1 thread', dtype: 'q8', modelId: 'm', threshold: 0.28, attempts: [] } }, spec);
+    expect(s.modelFailed).toBe(false);
+  });
+});

@@ -25,6 +25,8 @@ export interface PageStats {
   connectionDetail: string | null;
   volunteer: { id: number; nickname: string; team: string | null } | null;
   backend: BackendInfo | null;
+  /** CLIP could not start in this tab (it takes WAT jobs only). */
+  modelFailed: boolean;
   /** Model files by path, in the order they started loading. */
   model: ModelLoad[];
   running: Record<string, { kind: string; done: number; total: number | null; unit: string }>;
@@ -53,6 +55,7 @@ export function initialStats(spec: HistogramSpec = DEFAULT_HISTOGRAM): PageStats
     connectionDetail: null,
     volunteer: null,
     backend: null,
+    modelFailed: false,
     model: [],
     running: {},
     jobsDone: 0,
@@ -93,7 +96,9 @@ export function applyEvent(s: PageStats, e: PageEvent, spec: HistogramSpec = DEF
     case 'hello':
       return { ...s, volunteer: e.volunteer };
     case 'backend':
-      return { ...s, backend: e.info };
+      return { ...s, backend: e.info, modelFailed: false };
+    case 'model:failed':
+      return { ...s, backend: null, modelFailed: true, model: [] };
     case 'model': {
       const entry: ModelLoad = { file: e.file, loadedBytes: e.loadedBytes, totalBytes: e.totalBytes, fromCache: e.fromCache, done: e.phase === 'done' };
       const i = s.model.findIndex((m) => m.file === e.file);

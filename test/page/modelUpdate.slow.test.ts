@@ -1,0 +1,99 @@
+// A new model on the coordinator replaces the old one in the page's IndexedDB: the page downloads the new
+// files and deletes the old ones. The coordinator is restarted on the same port (IndexedDB is per origin).
+import { rm } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Coordinator } from '../../server/coordinator.ts';
+import type { ClipManifest } from '../../shared/clip/manifest.ts';
+import { startTestCoordinator } from '../helpers/coordinator.ts';
+import { buildTinyModel } from '../helpers/models.ts';
+import { buildPage, launchChromium, startRig, watchErrors, type PageRig } from './harness.ts';
+
+let clientDir: string;
+const modelDirs: string[] = [];
+const manifests: ClipManifest[] = [];
+let rig: PageRig;
+let second: Coordinator | null = null;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+let page: Page;
+let errors: string[];
+
+const shasOf = (m: ClipManifest) => m.variants.flatMap((v) => [v.vision.sha256, v.text.sha256]);
+
+function cachedKeys(): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('crawlswarm-models');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const tx = open.result.transaction('files', 'readonly');
+          const req = tx.objectStore('files').getAllKeys();
+          req.onsuccess = () => {
+            resolve(req.result.map(String));
+            open.result.close();
+          };
+        };
+      }),
+  );
+}
+
+async function startAndWaitModel(url: string): Promise<string> {
+  await page.goto(`${url}/?backend=wasm`);
+  await page.getByRole('button', { name: /Start/ }).click();
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const text = (await page.getByTestId('model-source').textContent({ timeout: 500 }).catch(() => null)) ?? '';
+    if (text) return text;
+    if (Date.now() > until) throw new Error(`model not loaded: ${await page.locator('main').textContent()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  clientDir = await buildPage();
+  for (const seed of [11, 12]) {
+    const m = await buildTinyModel({ seed });
+    modelDirs.push(m.dir);
+    manifests.push(m.manifest);
+  }
+  rig = await startRig({ clientDir, modelDir: modelDirs[0]! });
+  browser = await launchChromium();
+  page = await browser.context.newPage();
+  errors = watchErrors(page);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await second?.close();
+  await rig?.close();
+  for (const d of [clientDir, ...modelDirs]) if (d) await rm(d, { recursive: true, force: true });
+});
+
+describe('model update', () => {
+  it('downloads the new model and deletes the old files from IndexedDB', async () => {
+    await page.goto(`${rig.coordinator.url}/`);
+    await page.getByLabel('Nickname').fill('updater');
+    await page.getByRole('button', { name: 'Register and start' }).click();
+    await page.goto('about:blank');
+    const first = await startAndWaitModel(rig.coordinator.url);
+    expect(first).toMatch(/no download|downloaded/);
+    const before = await cachedKeys();
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((k) => shasOf(manifests[0]!).includes(k))).toBe(true);
+
+    // Same database, same port, another model.
+    await page.goto('about:blank');
+    const port = Number(new URL(rig.coordinator.url).port);
+    await rig.coordinator.close();
+    second = await startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir: modelDirs[1]!, heartbeatMs: 2_000 } });
+    expect(second.url).toBe(rig.coordinator.url);
+    const text = await startAndWaitModel(second.url);
+    expect(text).toContain('downloaded');
+    const after = await cachedKeys();
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((k) => shasOf(manifests[1]!).includes(k))).toBe(true);
+    expect(after.some((k) => before.includes(k))).toBe(false);
+    expect(errors).toEqual([]);
+  });
+});
