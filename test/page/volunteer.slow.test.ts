@@ -253,6 +253,29 @@ describe('volunteer page in headless Chromium', () => {
     expect((performance.now() - t1) / 1000).toBeLessThan(seconds / 2);
   });
 
+  it('"Jobs at once" reconnects with the new capability and runs that many jobs together', async () => {
+    const online = () => rig.db.db.rows<{ caps: { maxJobs: number; jobKinds: string[]; backends: string[]; features: string[] } }>(sql`
+      select capabilities as caps from workers where kind = 'browser' and disconnected_at is null`);
+    expect((await online()).map((w) => w.caps)).toEqual([{ jobKinds: ['wat', 'url'], backends: ['wasm'], features: [], maxJobs: 1 }]);
+    await page.getByLabel(/Jobs at once/).focus();
+    await page.keyboard.press('ArrowRight'); // keyboard works on the slider: 1 -> 2
+    await waitFor('a worker announcing maxJobs 2', async () => {
+      const w = await online();
+      return w.length === 1 && w[0]!.caps.maxJobs === 2;
+    });
+    const jobs = [await enqueueUrlJob(rig, items(0, IMAGES.slice(0, 3), '?delayMs=600&j=1')), await enqueueUrlJob(rig, items(0, IMAGES.slice(0, 3), '?delayMs=600&j=2'))];
+    let together = 0;
+    await waitFor('both jobs completed', async () => {
+      const [row] = await rig.db.db.rows<{ n: number }>(sql`select count(*)::int as n from assignments where state = 'leased'`);
+      together = Math.max(together, row!.n);
+      return (await jobState(jobs[0]!)) === 'completed' && (await jobState(jobs[1]!)) === 'completed';
+    });
+    expect(together).toBe(2);
+    await page.getByLabel(/Jobs at once/).focus();
+    await page.keyboard.press('ArrowLeft');
+    await waitFor('back to maxJobs 1', async () => (await online())[0]?.caps.maxJobs === 1);
+  });
+
   it('a reload does not download the model again', async () => {
     const before = modelRequests.length;
     await page.reload();
