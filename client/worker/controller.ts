@@ -137,7 +137,6 @@ export function createController(): VolunteerWorkerApi {
     }
     if (clip) emit({ type: 'backend', info: clip.info });
     if (clip && tokenizer) jobKinds.push('url');
-    const kinds = new Map<string, string>();
     client = new WorkClient({
       url: opts.coordinatorUrl,
       token: opts.token,
@@ -152,19 +151,16 @@ export function createController(): VolunteerWorkerApi {
           case 'hello':
             return emit({ type: 'hello', volunteer: e.ack.volunteer });
           case 'job:start':
-            kinds.set(e.job.jobId, e.job.kind);
             return emit({ type: 'job:start', jobId: e.job.jobId, kind: e.job.kind });
           case 'job:progress':
             return emit({ type: 'job:progress', jobId: e.job.jobId, kind: e.job.kind, done: e.progress.done, total: e.progress.total ?? null, unit: e.progress.unit ?? '' });
           case 'job:done':
-            kinds.delete(e.job.jobId);
             return emit({
               type: 'job:done', jobId: e.job.jobId, kind: e.job.kind, ok: e.outcome.ok, accepted: e.accepted,
               ...(e.outcome.ok ? (e.reason ? { reason: e.reason } : {}) : { reason: e.outcome.reason }),
               summary: summarise(e.job.kind, e.outcome),
             });
           case 'job:lost':
-            kinds.delete(e.job.jobId);
             return emit({ type: 'job:lost', jobId: e.job.jobId, kind: e.job.kind });
           case 'warning':
             return emit({ type: 'problem', code: 'warning', message: e.message });
