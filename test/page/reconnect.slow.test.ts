@@ -62,9 +62,7 @@ describe('coordinator restart', () => {
 
     const port = Number(new URL(rig.coordinator.url).port);
     const errorsBefore = errors.length;
-    // A crash, not a shutdown: stop listening and cut every connection without a goodbye. (A graceful
-    // close sends socket.io's "server disconnect", after which socket.io-client does not reconnect by itself;
-    // see the report to the lead.)
+    // A crash, not a shutdown: stop listening and cut every connection without a goodbye.
     rig.coordinator.http.close();
     for (const s of sockets) s.destroy();
     await rig.coordinator.close().catch(() => {});
@@ -84,5 +82,24 @@ describe('coordinator restart', () => {
     const outage = errors.slice(errorsBefore);
     expect(outage.every((e) => /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e)), outage.join('\n')).toBe(true);
     expect(errors.slice(0, errorsBefore)).toEqual([]);
+  });
+
+  it('comes back after a clean shutdown too (socket.io does not reconnect after "server disconnect")', async () => {
+    const port = Number(new URL(second!.url).port);
+    const errorsBefore = errors.length;
+    await second!.close();
+    second = null;
+    await waitFor('reconnecting', async () => !(await connection()).includes('Connected'));
+    const third = await startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir, heartbeatMs: 2_000 } });
+    second = third;
+    const item = { id: 2, url: web.urlFor(0, '/images/skimage-chelsea.png'), alt: 'a cat', language: 'en' };
+    const job = await enqueueUrlJob({ ...rig, coordinator: third }, [item]);
+    await waitFor('connected again', async () => (await connection()).includes('Connected'), 30_000);
+    await waitFor(`job ${job} completed after the clean restart`, async () => {
+      const [row] = await rig.db.db.rows<{ state: string }>(sql`select state from jobs where id = ${job}`);
+      return row?.state === 'completed';
+    });
+    const outage = errors.slice(errorsBefore);
+    expect(outage.every((e) => /ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e)), outage.join('\n')).toBe(true);
   });
 });
