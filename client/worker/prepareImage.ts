@@ -1,6 +1,6 @@
 // The browser's half of a URL job: fetch one candidate image the way a page may (CORS), run the shared checks
-// on the bytes BEFORE anything decodes them, then decode with createImageBitmap and resize/crop on an
-// OffscreenCanvas into the CLIP tensor. The rest of the job (batching, CLIP, scoring) is shared/jobs/urlJob.ts.
+// on the bytes BEFORE anything decodes them, then decode with createImageBitmap and resize/crop with Pillow's
+// BICUBIC (resample.ts) into the CLIP tensor. The rest of the job (batching, CLIP, scoring) is shared/jobs/urlJob.ts.
 //
 // What a browser cannot do, said plainly:
 // - It may read the bytes only when the image's server sends Access-Control-Allow-Origin. A cross-origin read
@@ -18,6 +18,7 @@ import { pixelsToClipTensor } from '../../shared/image/tensor.ts';
 import type { PreparedImage, UrlJobDeps } from '../../shared/jobs/urlJob.ts';
 import type { UrlJobItem } from '../../shared/jobs/url.ts';
 import type { ByteBucket, HostSlots } from './limits.ts';
+import { resizeCropPillowBicubic } from './resample.ts';
 
 /** Decodes checked bytes into size x size RGBA pixels (resize shorter side to `size`, centre crop). */
 export type DecodeToClip = (bytes: Uint8Array, header: ImageHeader, size: number) => Promise<Uint8ClampedArray>;
@@ -58,23 +59,35 @@ export function roundHalfEven(x: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** createImageBitmap (EXIF orientation applied, high-quality resize) + OffscreenCanvas crop. Worker-safe. */
+/** Above this many pixels the full-size RGBA copy gets heavy; such images use the browser's resampler. */
+export const PILLOW_RESIZE_MAX_PIXELS = 24_000_000;
+
+/**
+ * createImageBitmap decodes (EXIF orientation applied, no colour conversion: Pillow ignores ICC profiles),
+ * an OffscreenCanvas gives the RGBA pixels, and Pillow's BICUBIC resize (resample.ts) makes the CLIP crop,
+ * so the page's input matches openai/CLIP's preprocessing and the agent's. Worker-safe.
+ */
 export const decodeWithImageBitmap: DecodeToClip = async (bytes, header, size) => {
   const [nw, nh] = clipResizeDims(header.width, header.height, size);
-  const bitmap = await createImageBitmap(new Blob([bytes as Uint8Array<ArrayBuffer>]), {
-    imageOrientation: 'from-image',
-    resizeWidth: nw,
-    resizeHeight: nh,
-    resizeQuality: 'high',
-    premultiplyAlpha: 'none',
-    colorSpaceConversion: 'none',
-  });
+  const left = roundHalfEven((nw - size) / 2);
+  const top = roundHalfEven((nh - size) / 2);
+  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>]);
+  const common = { imageOrientation: 'from-image', premultiplyAlpha: 'none', colorSpaceConversion: 'none' } as const;
+  const exact = header.width * header.height <= PILLOW_RESIZE_MAX_PIXELS;
+  const bitmap = await createImageBitmap(blob, exact ? common : { ...common, resizeWidth: nw, resizeHeight: nh, resizeQuality: 'high' });
   try {
-    const canvas = new OffscreenCanvas(size, size);
+    const w = bitmap.width;
+    const h = bitmap.height;
+    const canvas = new OffscreenCanvas(exact ? w : size, exact ? h : size);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new Error('no 2d context on OffscreenCanvas');
-    ctx.drawImage(bitmap, -roundHalfEven((nw - size) / 2), -roundHalfEven((nh - size) / 2));
-    return ctx.getImageData(0, 0, size, size).data;
+    if (!exact) {
+      ctx.drawImage(bitmap, -left, -top);
+      return ctx.getImageData(0, 0, size, size).data;
+    }
+    ctx.drawImage(bitmap, 0, 0);
+    const rgba = ctx.getImageData(0, 0, w, h).data;
+    return resizeCropPillowBicubic(rgba, w, h, { width: nw, height: nh, left, top, cropWidth: size, cropHeight: size });
   } finally {
     bitmap.close();
   }
