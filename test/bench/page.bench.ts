@@ -6,7 +6,7 @@
 // the path in well under a minute. The first job of each backend is a warm-up (shader compilation,
 // allocation) and is not timed; the model's first-visit load time is reported on its own.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
