@@ -63,6 +63,7 @@ export function createController(): VolunteerWorkerApi {
   let current: { opts: StartOptions; onEvent: (e: PageEvent) => void } | null = null;
   let settings: WorkerSettings | null = null;
   let revive: ReturnType<typeof setTimeout> | null = null;
+  let switching: Promise<void> | null = null;
   const hosts = new HostSlots(PER_HOST);
   const bucket = new ByteBucket(0);
 
@@ -77,6 +78,33 @@ export function createController(): VolunteerWorkerApi {
     return cache;
   }
 
+  /** Loads the coordinator's current model in place of the old one (files cached, old ones pruned). */
+  async function switchModel(): Promise<void> {
+    if (!current) return;
+    const active = await fetchActiveModel(current.opts.coordinatorUrl);
+    if (!active.ok || active.model.hash === model?.hash) return;
+    const emit = current.onEvent;
+    const opened = await openClip({
+      origin: current.opts.coordinatorUrl,
+      model: active.model,
+      choice: settings?.backend ?? 'auto',
+      cache: await openCache(emit),
+      onProgress: (p) => emit({ type: 'model', ...p }),
+      onWarning: (message) => emit({ type: 'problem', code: 'cache_warning', message }),
+      bucket,
+    }).catch((e: unknown) => ({ ok: false as const, reason: 'device_failed', detail: (e as Error).message }));
+    if (!opened.ok) {
+      emit({ type: 'problem', code: opened.reason, message: plainStartProblem(opened.reason, opened.detail) });
+      return;
+    }
+    const old = clip;
+    model = active.model;
+    clip = opened.clip;
+    emit({ type: 'backend', info: clip.info });
+    emit({ type: 'problem', code: 'model_switched', message: `The coordinator switched to the model ${model.manifest.id}; this tab now uses it.` });
+    await old?.session.release().catch(() => {});
+  }
+
   function urlExecutor(): JobExecutor {
     return {
       async run(job, ctx) {
@@ -85,10 +113,15 @@ export function createController(): VolunteerWorkerApi {
         if (!clip || !tokenizer || !model) return { ok: false, reason: 'no_model', detail: 'this tab has no CLIP model loaded', transient: true };
         const want = parsed.data.model.hash;
         if (want !== model.hash && want !== clip.session.modelHash) {
-          return { ok: false, reason: 'model_mismatch', detail: `job wants ${parsed.data.model.id} ${want.slice(0, 12)}, this tab has ${model.manifest.id} ${model.hash.slice(0, 12)}`, transient: true };
+          // The coordinator may have switched models since this tab loaded one: look again, once for all jobs.
+          switching ??= switchModel().finally(() => (switching = null));
+          await switching;
+          if (!clip || !model || (want !== model.hash && want !== clip.session.modelHash)) {
+            return { ok: false, reason: 'model_mismatch', detail: `job wants ${parsed.data.model.id} ${want.slice(0, 12)}, this tab has ${model?.manifest.id} ${model?.hash.slice(0, 12)}`, transient: true };
+          }
         }
         const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize });
-        return runUrlJob(parsed.data, { prepare, session: clip.session, tokenizer, concurrency: settings?.parallelDownloads ?? 4, batchSize: URL_BATCH }, ctx);
+        return runUrlJob(parsed.data, { prepare, session: clip.session, tokenizer: tokenizer!, concurrency: settings?.parallelDownloads ?? 4, batchSize: URL_BATCH }, ctx);
       },
     };
   }

@@ -1,11 +1,16 @@
 // A new model on the coordinator replaces the old one in the page's IndexedDB: the page downloads the new
-// files and deletes the old ones. The coordinator is restarted on the same port (IndexedDB is per origin).
+// files and deletes the old ones, on its next visit and also while open (when a job names the new model).
+// The coordinator is restarted on the same port (IndexedDB is per origin).
 import { rm } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '../../server/coordinator.ts';
 import type { ClipManifest } from '../../shared/clip/manifest.ts';
+import { sql } from 'drizzle-orm';
+import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
+import { manifestHash } from '../../shared/clip/manifest.ts';
 import { startTestCoordinator } from '../helpers/coordinator.ts';
+import { startFixtureWeb } from '../helpers/fixtureWeb.ts';
 import { buildTinyModel } from '../helpers/models.ts';
 import { buildPage, launchChromium, startRig, watchErrors, type PageRig } from './harness.ts';
 
@@ -95,5 +100,33 @@ describe('model update', () => {
     expect(after.every((k) => shasOf(manifests[1]!).includes(k))).toBe(true);
     expect(after.some((k) => before.includes(k))).toBe(false);
     expect(errors).toEqual([]);
+  });
+
+  it('switches models without a reload when a job asks for the coordinator\'s new one', async () => {
+    // The page stays open on the second coordinator (model 2); the coordinator restarts cleanly with model 1.
+    await page.waitForFunction(() => document.querySelector('[data-testid="connection"]')?.textContent?.includes('Connected'));
+    const port = Number(new URL(second!.url).port);
+    await second!.close();
+    second = await startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir: modelDirs[0]!, heartbeatMs: 2_000 } });
+    const web = await startFixtureWeb({ hosts: [{ ip: '127.0.0.2', cors: true }] });
+    try {
+      const hash = await manifestHash(manifests[0]!);
+      const [job] = await enqueueJobs(rig.db.db, [{ kind: 'url', payload: { model: { id: manifests[0]!.id, hash }, items: [{ id: 1, url: web.urlFor(0, '/images/skimage-coffee.png'), alt: 'a cup of coffee', language: 'en' }] } }]);
+      second.announceJobs(['url']);
+      const until = Date.now() + 60_000;
+      let state = '';
+      while (state !== 'completed' && Date.now() < until) {
+        [{ state = '' } = {}] = await rig.db.db.rows<{ state: string }>(sql`select state from jobs where id = ${job}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(state).toBe('completed');
+      expect(await page.getByTestId('problems').textContent()).toContain('switched to the model');
+      const keys = await cachedKeys();
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.every((k) => shasOf(manifests[0]!).includes(k))).toBe(true);
+    } finally {
+      await web.close();
+    }
+    expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e))).toEqual([]);
   });
 });
