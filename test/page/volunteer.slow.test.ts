@@ -244,7 +244,9 @@ describe('volunteer page in headless Chromium', () => {
     const seconds = (performance.now() - t0) / 1000;
     // One second of burst, then 256 KiB/s: at least (1.4 MB - 256 KiB) / 256 KiB = 4.4 s.
     expect(seconds).toBeGreaterThan(((totalBytes - 256 * 1024) / (256 * 1024)) * 0.85);
-    expect(JSON.parse((await page.evaluate(() => localStorage.getItem('crawlswarm.settings')))!).bandwidthKiBps).toBe(256);
+    const stored = JSON.parse((await page.evaluate(() => localStorage.getItem('crawlswarm.settings')))!);
+    expect(stored.bandwidthKiBps).toBe(256);
+    expect(stored.backend).toBe('auto'); // ?backend=wasm is for this visit only
     await cap.fill('0');
     await cap.blur();
     const t1 = performance.now();
