@@ -167,6 +167,19 @@ describe('volunteer page in headless Chromium', () => {
     await page.setViewportSize({ width: 1000, height: 900 });
   });
 
+  it('WAT slices (size from a CORS HEAD request) cover the file exactly once between them', async () => {
+    const url = web.urlFor(0, '/crawl/test.warc.wat.gz');
+    const [whole] = await rig.db.db.rows<{ body: WatResult }>(sql`select r.body from results r join jobs j on j.id = r.job_id where j.kind = 'wat' order by r.id limit 1`);
+    const ids = await enqueueJobs(rig.db.db, [0, 1, 2].map((index) => ({ kind: 'wat', payload: { url, crawl: null, slice: { index, count: 3 }, range: null } })));
+    rig.coordinator.announceJobs(['wat']);
+    for (const id of ids) await waitFor(`slice job ${id}`, async () => (await jobState(id)) === 'completed');
+    const parts = await Promise.all(ids.map(async (id) => ((await resultsOf(id)) as WatResult[])[0]!));
+    const urls = parts.flatMap((p) => p.candidates.map((c) => `${c.url} ${c.alt}`));
+    expect(urls.length).toBe(whole!.body.candidates.length);
+    expect(new Set(urls)).toEqual(new Set(whole!.body.candidates.map((c) => `${c.url} ${c.alt}`)));
+    expect(web.requests.filter((r) => r.path === '/crawl/test.warc.wat.gz').length).toBeGreaterThanOrEqual(4);
+  });
+
   it('a Node agent gives the same statuses and similarities on the same job, and reads what the page could not', async () => {
     const jobId = urlJobs[0]!;
     const [row] = await rig.db.db.rows<{ payload: unknown }>(sql`select payload from jobs where id = ${jobId}`);
