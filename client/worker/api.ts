@@ -14,6 +14,9 @@ export interface WorkerSettings {
   bandwidthKiBps: number;
   /** Where to run CLIP: 'auto' tries WebGPU, then WASM. */
   backend: BackendChoice;
+  /** WASM threads for CLIP; 0 = automatic (cores - 1, at most 4). Fixed once onnxruntime has started: the page
+   * restarts the worker to change it. */
+  wasmThreads: number;
 }
 
 export interface StartOptions {

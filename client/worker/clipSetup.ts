@@ -16,13 +16,21 @@ export const VOCAB_PATH = '/clip/bpe_simple_vocab_16e6.txt.gz';
 
 type OrtWithEnv = OrtModule & { env: typeof OrtWeb.env };
 
-export async function importOrt(origin: string): Promise<OrtWithEnv> {
+/** Threads for onnxruntime's WASM backend: the volunteer's choice, or cores - 1 (at most 4) so that a core stays
+ * free for the page. Threads need cross-origin isolation (the coordinator sends COOP/COEP). */
+export function wasmThreadCount(requested: number, cores: number, isolated: boolean): number {
+  if (!isolated) return 1;
+  if (requested > 0) return Math.max(1, Math.min(requested, cores));
+  return Math.max(1, Math.min(4, cores - 1));
+}
+
+/** onnxruntime-web reads numThreads when its WASM starts (the first session); later changes have no effect. */
+export async function importOrt(origin: string, threads: number): Promise<OrtWithEnv> {
   const url = new URL(`${ORT_BASE}ort.min.mjs`, origin).toString();
   const ort = (await import(/* @vite-ignore */ url)) as OrtWithEnv;
   ort.env.wasm.wasmPaths = new URL(ORT_BASE, origin).toString();
-  // Threads need cross-origin isolation (the coordinator sends COOP/COEP); leave a core for the page.
   const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 2 : 2;
-  ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, cores - 1)) : 1;
+  ort.env.wasm.numThreads = wasmThreadCount(threads, cores, Boolean(globalThis.crossOriginIsolated));
   ort.env.logLevel = 'error';
   return ort;
 }
@@ -70,12 +78,13 @@ export async function openClip(opts: {
   origin: string;
   model: ActiveModel;
   choice: BackendChoice;
+  wasmThreads: number;
   cache: ModelCache | null;
   onProgress: (p: ModelProgress) => void;
   onWarning: (message: string) => void;
   bucket: ByteBucket | null;
 }): Promise<{ ok: true; clip: OpenedClip } | { ok: false; reason: string; detail: string }> {
-  const ort = await importOrt(opts.origin);
+  const ort = await importOrt(opts.origin, opts.wasmThreads);
   const adapter = await describeWebGpuAdapter();
   const devices = devicesFor(opts.choice, adapter !== null);
   if (devices.length === 0) return { ok: false, reason: 'no_webgpu', detail: 'WebGPU was chosen but this browser offers no WebGPU adapter' };

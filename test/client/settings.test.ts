@@ -11,7 +11,7 @@ describe('page settings in localStorage', () => {
 
   it('round-trips what the volunteer chose, in the real jsdom localStorage too', () => {
     for (const storage of [memoryStorage(), window.localStorage]) {
-      const chosen = { maxJobs: 3, parallelDownloads: 8, bandwidthKiBps: 512, backend: 'wasm' as const, pauseWhenHidden: false };
+      const chosen = { maxJobs: 3, parallelDownloads: 8, bandwidthKiBps: 512, backend: 'wasm' as const, wasmThreads: 2, pauseWhenHidden: false };
       saveSettings(storage, chosen);
       expect(loadSettings(storage)).toEqual(chosen);
       storage.removeItem(SETTINGS_KEY);
@@ -19,8 +19,8 @@ describe('page settings in localStorage', () => {
   });
 
   it('clamps out-of-range numbers and keeps the valid fields of a damaged record', () => {
-    expect(normaliseSettings({ maxJobs: 99, parallelDownloads: 0, bandwidthKiBps: -5, backend: 'cuda', pauseWhenHidden: 'yes' })).toEqual({
-      maxJobs: 4, parallelDownloads: 1, bandwidthKiBps: 0, backend: 'auto', pauseWhenHidden: true,
+    expect(normaliseSettings({ maxJobs: 99, parallelDownloads: 0, bandwidthKiBps: -5, backend: 'cuda', wasmThreads: 64, pauseWhenHidden: 'yes' })).toEqual({
+      maxJobs: 4, parallelDownloads: 1, bandwidthKiBps: 0, backend: 'auto', wasmThreads: 16, pauseWhenHidden: true,
     });
     expect(normaliseSettings({ maxJobs: '2', parallelDownloads: 2.6 })).toMatchObject({ maxJobs: 2, parallelDownloads: 3 });
     const storage = memoryStorage();
@@ -46,6 +46,18 @@ describe('page settings in localStorage', () => {
     saveIdentity(storage, { id: 7, nickname: 'ada', team: 'x-team', token: 'tok' });
     forgetIdentity(storage);
     expect(storage.getItem(IDENTITY_KEY)).toBeNull();
+  });
+});
+
+describe('WASM thread count', () => {
+  it('is 1 without cross-origin isolation, cores - 1 (at most 4) by default, else the choice within the cores', async () => {
+    const { wasmThreadCount } = await import('../../client/worker/clipSetup.ts');
+    expect(wasmThreadCount(0, 8, false)).toBe(1);
+    expect(wasmThreadCount(0, 2, true)).toBe(1);
+    expect(wasmThreadCount(0, 4, true)).toBe(3);
+    expect(wasmThreadCount(0, 16, true)).toBe(4);
+    expect(wasmThreadCount(2, 2, true)).toBe(2);
+    expect(wasmThreadCount(12, 8, true)).toBe(8);
   });
 });
 

@@ -291,6 +291,25 @@ describe('volunteer page in headless Chromium', () => {
     await waitFor('back to maxJobs 1', async () => (await online())[0]?.caps.maxJobs === 1);
   });
 
+  it('the WASM thread setting restarts the worker with that many threads', async () => {
+    const backend = async () => (await page.getByTestId('backend').textContent()) ?? '';
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const words = (n: number) => (n === 1 ? 'WASM, 1 thread' : `WASM, ${n} threads`);
+    const auto = Math.max(1, Math.min(4, cores - 1)); // automatic leaves a core free
+    const all = Math.min(16, cores);
+    expect(await backend()).toContain(words(auto));
+    const threads = page.getByLabel(/Processor threads/);
+    await threads.focus();
+    await page.keyboard.press('End'); // keyboard: all cores
+    await waitFor(`${all} threads`, async () => (await backend()).includes(words(all)));
+    const job = await enqueueUrlJob(rig, items(0, IMAGES.slice(0, 2), '?threads=all'));
+    await waitFor(`job ${job} after the restart`, async () => (await jobState(job)) === 'completed');
+    expect(await counter(page, 'jobs-done')).toBeGreaterThan(3); // counters survive the restart
+    await threads.focus();
+    await page.keyboard.press('Home');
+    await waitFor('back to automatic', async () => (await backend()).includes(words(auto)));
+  });
+
   it('a reload does not download the model again', async () => {
     const before = modelRequests.length;
     await page.reload();

@@ -31,6 +31,7 @@ export const SETTINGS_LIMITS = {
   maxJobs: { min: 1, max: 4 },
   parallelDownloads: { min: 1, max: 16 },
   bandwidthKiBps: { min: 0, max: 100_000 },
+  wasmThreads: { min: 0, max: 16 },
 } as const;
 
 export const DEFAULT_SETTINGS: PageSettings = {
@@ -38,6 +39,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   parallelDownloads: 4,
   bandwidthKiBps: 0,
   backend: 'auto',
+  wasmThreads: 0,
   pauseWhenHidden: true,
 };
 
@@ -57,6 +59,7 @@ export function normaliseSettings(raw: unknown): PageSettings {
     parallelDownloads: clampInt(r.parallelDownloads, SETTINGS_LIMITS.parallelDownloads, DEFAULT_SETTINGS.parallelDownloads),
     bandwidthKiBps: clampInt(r.bandwidthKiBps, SETTINGS_LIMITS.bandwidthKiBps, DEFAULT_SETTINGS.bandwidthKiBps),
     backend: BACKENDS.includes(r.backend as BackendChoice) ? (r.backend as BackendChoice) : DEFAULT_SETTINGS.backend,
+    wasmThreads: clampInt(r.wasmThreads, SETTINGS_LIMITS.wasmThreads, DEFAULT_SETTINGS.wasmThreads),
     pauseWhenHidden: typeof r.pauseWhenHidden === 'boolean' ? r.pauseWhenHidden : DEFAULT_SETTINGS.pauseWhenHidden,
   };
 }
