@@ -116,6 +116,18 @@ const bench: Bench = {
       results.push({ name: `page.${modelName}.first_visit_model_load`, value: loadSeconds, unit: 's', note: 'page open to CLIP ready, WASM variant, includes download + sha256 + IndexedDB write' });
       results.push({ name: `page.${modelName}.wasm.images_per_s`, value: wasm.rate, unit: 'images/s', baseline: agentRate, note: `Chromium WASM (${wasmLine.replace(/\s+/g, ' ').trim()}) vs Node agent (onnxruntime-node CPU, q8), ${n.wasm} images, end to end` });
 
+      // The agent uses every core; the page leaves one free by default. Same page, all cores:
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      const threads = page.getByLabel(/Processor threads/);
+      await threads.focus();
+      await page.keyboard.press('End');
+      const allLine = await waitBackend(page, cores === 1 ? '1 thread' : `${Math.min(16, cores)} threads`, timeoutMs);
+      const wasmAll = await pageRate(rig, web, n.wasm, 4, timeoutMs);
+      ctx.log(`page WASM, all cores: ${wasmAll.rate.toFixed(2)} images/s (${allLine.trim()})`);
+      results.push({ name: `page.${modelName}.wasm_all_cores.images_per_s`, value: wasmAll.rate, unit: 'images/s', baseline: agentRate, note: `Chromium WASM with the thread setting at all ${cores} cores (${allLine.replace(/\s+/g, ' ').trim()}) vs Node agent, ${n.wasm} images` });
+      await threads.focus();
+      await page.keyboard.press('Home');
+
       ctx.log('page, WebGPU (SwiftShader)');
       await page.goto(`${rig.coordinator.url}/?backend=webgpu`);
       await page.getByRole('button', { name: 'Start' }).click();
