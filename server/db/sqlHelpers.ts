@@ -16,3 +16,13 @@ export function at(time: Date): SQL {
 export function epochMs(column: SQL): SQL {
   return sql`(extract(epoch from ${column}) * 1000)::float8`;
 }
+
+/**
+ * `greatest(time, column)`: a transition's time, never earlier than the one it follows. `time` is read before a
+ * statement waits for its connection and snapshot, and coordinators sharing a database have their own clocks,
+ * so without this an assignment could end before it began. Every `assignments.ended_at` is written through it,
+ * and a job freed by a lease's end gets `run_after` at or after that end, so its leases never overlap in time.
+ */
+export function notBefore(time: Date, column: SQL): SQL {
+  return sql`greatest(${at(time)}, ${column})`;
+}

@@ -178,6 +178,25 @@ describe.each(dbBackends())('job queue on %s', (backend) => {
     expect((await w.claim()).map((x) => x.jobId)).toEqual([String(id)]);
   });
 
+  it('a claim whose time was read before a release committed does not start a lease overlapping it', async () => {
+    // What a busy coordinator does: clock.now() is read, the statement then waits for a connection while
+    // another socket's release commits a few milliseconds "later".
+    const [id] = await only({ kind: 'noop', payload: { seq: 9 } });
+    const [w, other] = [await worker(), await worker()];
+    const [c] = await w.claim();
+    const stale = clock.now();
+    clock.advance(20);
+    expect(await releaseLeases(db, { workerId: w.id, leaseId: c!.leaseId, now: clock.now() })).toBe(1);
+    const early = await claimJobs(db, { workerId: other.id, volunteerId: other.volunteerId, kinds: ['noop'], features: [], max: 1, now: stale, leaseMs: LEASE_MS });
+    expect(early).toEqual([]);
+    const [again] = await other.claim();
+    expect(again?.jobId).toBe(String(id));
+    const spans = await db.rows<{ overlap: boolean }>(sql`
+      select b.leased_at < a.ended_at as overlap from assignments a join assignments b on a.job_id = b.job_id and a.id < b.id
+      where a.job_id = ${id}`);
+    expect(spans).toEqual([{ overlap: false }]);
+  });
+
   it('claims walk the jobs_claim index instead of sorting the queue, however long it is', async () => {
     await only(...Array.from({ length: 5000 }, (_, seq) => ({ kind: 'noop', payload: { seq } })));
     const w = await worker();

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/database.ts';
@@ -13,6 +14,15 @@ import { auditQueue, startSwarm } from '../helpers/swarm.ts';
 
 const JOBS = 2000;
 const CLIENTS = 50;
+/** A port nothing listens on now (the restarted coordinator must come back on the same one). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
 const CLI = join(import.meta.dirname, '../../server/cli/crawlswarm.mjs');
 
 describe.each(dbBackends())('swarm on %s', (backend) => {
@@ -93,7 +103,7 @@ describe.each(dbBackends())('swarm on %s', (backend) => {
       await enqueueJobs(seed, Array.from({ length: JOBS }, (_, seq) => ({ kind: 'noop', payload: { seq } })));
       await seed.close();
 
-      const port = 20000 + Math.floor(Math.random() * 20000);
+      const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       let child = await serve(port, dataDir, pg?.url ?? null);
       const tokens = await Promise.all(Array.from({ length: 10 }, (_, i) => registerVolunteer(url, `crash${i}`).then((r) => r.token)));

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
-import { at } from '../sqlHelpers.ts';
+import { at, notBefore } from '../sqlHelpers.ts';
 
 export type CompleteOutcome =
   | { ok: true; duplicate: boolean; jobState: string | null }
@@ -17,7 +17,7 @@ export async function completeAssignment(
 ): Promise<CompleteOutcome> {
   const rows = await db.rows<{ n: number; job_state: string | null }>(sql`
     with a as (
-      update assignments set state = 'completed', ended_at = ${at(c.now)}
+      update assignments set state = 'completed', ended_at = ${notBefore(c.now, sql`leased_at`)}
       where lease_id = ${c.leaseId} and worker_id = ${c.workerId} and state = 'leased'
       returning id, job_id, volunteer_id, leased_at
     ), r as (

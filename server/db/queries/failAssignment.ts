@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../database.ts';
-import { at } from '../sqlHelpers.ts';
+import { at, notBefore } from '../sqlHelpers.ts';
 import { jobSetback } from './jobSetback.ts';
 
 /** A worker reports that it could not run its job. Null when the lease is not this worker's any more. */
@@ -12,7 +12,7 @@ export async function failAssignment(
     'detail', ${f.detail.slice(0, 500)}::text, 'transient', ${f.transient}::boolean, 'worker', ${f.workerId}::text)`;
   const rows = await db.rows<{ state: string }>(sql`
     with a as (
-      update assignments set state = 'failed', ended_at = ${at(f.now)}, end_reason = 'worker_failed',
+      update assignments set state = 'failed', ended_at = ${notBefore(f.now, sql`leased_at`)}, end_reason = 'worker_failed',
         fail_reason = ${f.reason}, fail_detail = ${f.detail.slice(0, 2000)}
       where lease_id = ${f.leaseId} and worker_id = ${f.workerId} and state = 'leased'
       returning job_id
