@@ -16,6 +16,7 @@ import { ensureAdminToken } from './adminToken.ts';
 import { runAssimilatorOnce } from './assimilator.ts';
 import { createModelProvider } from './http/modelRoutes.ts';
 import { startLoop } from './loop.ts';
+import { markWorkersSeen } from './db/queries/markWorkersSeen.ts';
 import { runPackerOnce } from './packer.ts';
 import { runTransitionerOnce } from './transitioner.ts';
 
@@ -56,7 +57,13 @@ export async function startCoordinator(
     registerHelloHandlers(socket, deps, track);
     registerJobHandlers(socket, deps);
   });
-  const loops = opts.background === false ? [] : [
+  // Presence is part of the scheduler, not a background role: it runs in every coordinator, tests included.
+  const presence = startLoop('presence', config.heartbeatMs, deps.log, () => {
+    const ids = [...io.of('/').sockets.values()].flatMap((s) => (s.data.worker ? [s.data.worker.id] : []));
+    return ids.length ? markWorkersSeen(db, ids, deps.clock.now()) : Promise.resolve(0);
+  });
+  const loops = opts.background === false ? [presence] : [
+    presence,
     startLoop('transitioner', config.transitionerIntervalMs, deps.log, () => runTransitionerOnce(deps), (s) => {
       if (s.expired) deps.log.info('leases expired', { ...s });
     }),
