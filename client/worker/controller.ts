@@ -62,7 +62,6 @@ export function createController(): VolunteerWorkerApi {
   let cache: ModelCache | null = null;
   let current: { opts: StartOptions; onEvent: (e: PageEvent) => void } | null = null;
   let settings: WorkerSettings | null = null;
-  let revive: ReturnType<typeof setTimeout> | null = null;
   let switching: Promise<void> | null = null;
   const hosts = new HostSlots(PER_HOST);
   const bucket = new ByteBucket(0);
@@ -183,7 +182,6 @@ export function createController(): VolunteerWorkerApi {
       onEvent: (e: WorkClientEvent) => {
         switch (e.type) {
           case 'state':
-            if (e.state === 'connecting' && e.detail?.includes('io server disconnect')) scheduleRevive();
             return emit({ type: 'state', state: e.state, ...(e.detail ? { detail: e.detail } : {}) });
           case 'hello':
             return emit({ type: 'hello', volunteer: e.ack.volunteer });
@@ -208,22 +206,6 @@ export function createController(): VolunteerWorkerApi {
     return { ok: true };
   }
 
-  /**
-   * A coordinator that shuts down cleanly tells every socket "server disconnect", after which socket.io-client
-   * does not reconnect by itself (it only retries lost connections). The tab should come back when the
-   * coordinator does, so unless the client is connected again a few seconds later, start it over.
-   */
-  function scheduleRevive(): void {
-    if (revive) return;
-    revive = setTimeout(async () => {
-      revive = null;
-      const c = client;
-      if (!c || !current || c.currentState === 'ready' || c.currentState === 'paused') return;
-      await stop();
-      await start(current.opts, current.onEvent);
-    }, 3_000 + Math.random() * 2_000);
-  }
-
   async function stop(): Promise<void> {
     const c = client;
     client = null;
@@ -238,8 +220,6 @@ export function createController(): VolunteerWorkerApi {
     },
     async resume() {
       client?.resume();
-      // Paused through a coordinator shutdown: the socket may be gone for good (see scheduleRevive).
-      if (client?.currentState === 'connecting') scheduleRevive();
     },
     async updateSettings(next) {
       const prev = settings;

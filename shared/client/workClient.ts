@@ -35,6 +35,8 @@ export interface WorkClientOptions {
   /** Poll for work this often when the coordinator had none (plus jitter); `job:available` wakes us sooner. */
   idlePollMs?: number;
   ackTimeoutMs?: number;
+  /** After a clean coordinator shutdown, wait this long (up to twice, at random) before reconnecting. */
+  serverDisconnectDelayMs?: number;
   /** socket.io-client options passed through (tests use `forceNew`, `transports`). */
   socketOptions?: Record<string, unknown>;
   onEvent?: (e: WorkClientEvent) => void;
@@ -111,6 +113,10 @@ export class WorkClient {
     socket.on('disconnect', (reason) => {
       this.helloDone = false;
       if (this.state === 'ready') this.setState('connecting', `disconnected: ${reason}`);
+      // socket.io-client retries lost connections by itself, but not one the server closed: a coordinator
+      // shutting down cleanly (a deploy, a restart) says "io server disconnect" to every socket. Come back
+      // once it is up again, spread out so that thousands of clients do not all knock at the same moment.
+      if (reason === 'io server disconnect') this.scheduleReconnect(socket);
     });
     socket.on('connect_error', (err) => {
       const refusal = HandshakeRefusal.safeParse((err as Error & { data?: unknown }).data);
@@ -123,6 +129,19 @@ export class WorkClient {
       // anything else is a network error: socket.io reconnects by itself with backoff
     });
     socket.on('job:available', () => this.wake?.());
+  }
+
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private scheduleReconnect(socket: ClientSocket): void {
+    if (this.reconnectTimer) return;
+    const delay = (this.opts.serverDisconnectDelayMs ?? 3_000) * (1 + Math.random());
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.socket !== socket || socket.connected || this.state === 'refused' || this.state === 'stopping') return;
+      // if the coordinator is not back yet, socket.io's own backoff takes over from this attempt
+      socket.connect();
+    }, delay);
   }
 
   private async onConnect(): Promise<void> {
@@ -327,6 +346,8 @@ export class WorkClient {
     const jobs = this.abortAll('stopping');
     await Promise.all(jobs.map((j) => this.ask('job:release', { leaseId: j.leaseId })));
     await this.ask('bye', {});
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     this.socket.close();
     this.socket = null;
     this.setState('stopped');

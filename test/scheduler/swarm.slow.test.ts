@@ -3,26 +3,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/database.ts';
 import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
 import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { createPostgresDatabase, dbBackends, openTestDatabase } from '../helpers/db.ts';
+import { freePort } from '../helpers/net.ts';
 import { auditQueue, startSwarm } from '../helpers/swarm.ts';
 
 const JOBS = 2000;
 const CLIENTS = 50;
-/** A port nothing listens on now (the restarted coordinator must come back on the same one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 const CLI = join(import.meta.dirname, '../../server/cli/crawlswarm.mjs');
 
 describe.each(dbBackends())('swarm on %s', (backend) => {
