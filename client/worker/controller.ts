@@ -13,6 +13,7 @@ import { ByteBucket, HostSlots } from './limits.ts';
 import { memoryModelCache, openIdbModelCache, type ModelCache } from './modelCache.ts';
 import { fetchActiveModel, type ActiveModel } from './modelLoader.ts';
 import { createBrowserPrepare, decodeWithImageBitmap } from './prepareImage.ts';
+import { checkUrlHost } from '../../shared/net/address.ts';
 import { createWatExecutor } from './watExecutor.ts';
 
 /** Images per CLIP batch in the page: small enough that a batch's downloads keep the tab responsive. */
@@ -53,6 +54,10 @@ export function plainStartProblem(reason: string, detail: string): string {
       return `${reason}: ${detail}`;
   }
 }
+
+/** A page served from loopback or a local network (a developer, the offline demo, the tests) may fetch images
+ * there too: whoever runs that coordinator already runs code on that network. A public page may not. */
+const PAGE_ON_PRIVATE_HOST = typeof self !== 'undefined' && 'location' in self && !checkUrlHost(self.location.hostname).ok;
 
 export function createController(): VolunteerWorkerApi {
   let client: WorkClient | null = null;
@@ -120,7 +125,7 @@ export function createController(): VolunteerWorkerApi {
             return { ok: false, reason: 'model_mismatch', detail: `job wants ${parsed.data.model.id} ${want.slice(0, 12)}, this tab has ${model?.manifest.id} ${model?.hash.slice(0, 12)}`, transient: true };
           }
         }
-        const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize });
+        const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, allowPrivate: PAGE_ON_PRIVATE_HOST });
         return runUrlJob(parsed.data, { prepare, session: clip.session, tokenizer: tokenizer!, concurrency: settings?.parallelDownloads ?? 4, batchSize: URL_BATCH }, ctx);
       },
     };

@@ -8,12 +8,16 @@
 //   `no-cors` request cut as soon as its headers arrive: if that answers, the host is up and only CORS stood in
 //   the way (status `cors`, which the coordinator hands to agents); if it fails too, `connect-error`.
 // - It sees X-Robots-Tag only when the server exposes it (Access-Control-Expose-Headers); when hidden we cannot
-//   honour it, and agents, which always see it, re-check kept pairs. Redirect hops are not visible either.
+//   honour it. Redirect hops are not visible either.
+// - It cannot see the address a name resolves to, so the private-network guard covers IP literals and local
+//   names only (checkUrlHost); a public name that resolves or redirects to a private address is left to the
+//   browser's Private Network Access rules. Agents check every address they connect to.
 import { checkImageBytes, checkImagePrefix } from '../../shared/image/checks.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../../shared/image/clip.ts';
 import { sha256HexWeb } from '../../shared/image/hash.ts';
 import type { ImageHeader } from '../../shared/image/header.ts';
 import { checkXRobotsTag } from '../../shared/image/robots.ts';
+import { checkUrlHost } from '../../shared/net/address.ts';
 import { pixelsToClipTensor } from '../../shared/image/tensor.ts';
 import type { PreparedImage, UrlJobDeps } from '../../shared/jobs/urlJob.ts';
 import type { UrlJobItem } from '../../shared/jobs/url.ts';
@@ -37,6 +41,8 @@ export interface BrowserPrepareOptions {
   timeoutMs?: number;
   /** Tell CORS refusals from network errors with a cut-short no-cors request. Default true. */
   probeCors?: boolean;
+  /** Fetch loopback, private and local-name hosts too; only when the page itself comes from such a host. */
+  allowPrivate?: boolean;
 }
 
 const EMPTY = { httpStatus: null, bytes: 0, width: null, height: null, sha256: null } as const;
@@ -135,6 +141,9 @@ export function createBrowserPrepare(opts: BrowserPrepareOptions): UrlJobDeps['p
       return outcome('bad-url', 'not a URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return outcome('bad-url', `scheme ${url.protocol}`);
+    // Checked before any request: a GET to a router's admin page does harm even when CORS hides the answer.
+    const host = checkUrlHost(url.hostname, opts.allowPrivate);
+    if (!host.ok) return outcome('blocked-address', host.detail);
     let release: () => void;
     try {
       release = await opts.hosts.acquire(url.host, jobSignal);

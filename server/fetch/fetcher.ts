@@ -11,7 +11,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { checkAddress } from './address.ts';
+import { checkAddress } from '../../shared/net/address.ts';
 import { HostFailureMemory, KeyedSemaphore, Semaphore, TokenBucket, realClock, type Clock } from './limits.ts';
 import { checkImagePrefix } from '../../shared/image/checks.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../../shared/image/clip.ts';

@@ -27,7 +27,8 @@ let nextId = 1;
 const item = (path: string): UrlJobItem => ({ id: nextId++, url: web.urlFor(0, path), alt: 'x', language: 'en' });
 
 function prepare(over: Partial<Parameters<typeof createBrowserPrepare>[0]> = {}) {
-  return createBrowserPrepare({ fetchFn: fetch, hosts: new HostSlots(2), bucket: null, decode: greyDecode, size: 224, ...over });
+  // the fixture web is on loopback, as for a page served from 127.0.0.1
+  return createBrowserPrepare({ fetchFn: fetch, hosts: new HostSlots(2), bucket: null, decode: greyDecode, size: 224, allowPrivate: true, ...over });
 }
 
 describe('browser prepare (fetch + checks + decode)', () => {
@@ -39,6 +40,26 @@ describe('browser prepare (fetch + checks + decode)', () => {
     expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(out[0]).toBe(-9); // first slot untouched
     expect(out[CLIP_TENSOR_LENGTH]).toBeCloseTo((128 / 255 - 0.48145466) / 0.26862954, 5);
+  });
+
+  it('a public page never sends a request to loopback, private or local-name hosts', async () => {
+    const requested: string[] = [];
+    const spy: typeof fetch = (input, init) => {
+      requested.push(String(input));
+      return fetch(input, init);
+    };
+    const p = prepare({ fetchFn: spy, allowPrivate: false });
+    const out = new Float32Array(CLIP_TENSOR_LENGTH);
+    const sig = new AbortController().signal;
+    for (const url of [web.urlFor(0, '/images/skimage-rocket.jpg'), 'http://169.254.169.254/latest/meta-data/', 'http://router.local/admin.png', 'http://nas/x.jpg', 'http://[::1]:8080/a.jpg']) {
+      const r = await p({ id: nextId++, url, alt: 'x', language: 'en' }, out, 0, sig);
+      expect(r.status, url).toBe('blocked-address');
+      expect(r.detail, url).toMatch(/local|loopback|linkLocal|private/);
+    }
+    expect(requested).toEqual([]);
+    // the same loopback image is fetched when the page itself is on loopback
+    expect((await prepare({ fetchFn: spy })(item('/images/skimage-rocket.jpg'), out, 0, sig)).status).toBe('ok');
+    expect(requested).toHaveLength(1);
   });
 
   it('refuses hostile files from their bytes, before decoding', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAddress } from '../../server/fetch/address.ts';
+import { checkAddress, checkUrlHost } from '../../shared/net/address.ts';
 
 describe('checkAddress', () => {
   const blocked = [
@@ -26,5 +26,23 @@ describe('checkAddress', () => {
   });
   it('says bad_address for host names', () => {
     expect(checkAddress('example.com')).toMatchObject({ ok: false, reason: 'bad_address' });
+  });
+});
+
+describe('checkUrlHost (what a browser can check before it fetches)', () => {
+  // hostnames as the browser's URL parser leaves them: 2130706433, 0x7f.1 and 017700000001 become 127.0.0.1
+  const host = (u: string) => new URL(u).hostname;
+  const blocked = [
+    'http://127.0.0.1/a.jpg', 'http://2130706433/a.jpg', 'http://0x7f.1/a.jpg', 'http://[::1]/a.jpg', 'http://[::ffff:7f00:1]/',
+    'http://169.254.169.254/latest/meta-data/', 'http://192.168.1.1/', 'http://10.0.0.8:8080/x.png', 'http://[fd00:ec2::254]/',
+    'http://localhost/a.jpg', 'http://LOCALHOST./a.jpg', 'http://app.localhost/', 'http://printer.local/', 'http://db.internal/',
+    'http://router.home.arpa/', 'http://nas/', 'http://nas.lan/', 'https://wpad/wpad.dat',
+  ];
+  const allowed = ['http://example.com/a.jpg', 'https://upload.wikimedia.org/x.jpg', 'http://8.8.8.8/a.png', 'http://[2606:4700:4700::1111]/', 'http://localhost.example.com/'];
+  for (const u of blocked) it(`refuses ${u}`, () => expect(checkUrlHost(host(u))).toMatchObject({ ok: false, reason: 'blocked_address' }));
+  for (const u of allowed) it(`allows ${u}`, () => expect(checkUrlHost(host(u))).toMatchObject({ ok: true }));
+  it('allowPrivate lifts it', () => {
+    expect(checkUrlHost('127.0.0.1', true).ok).toBe(true);
+    expect(checkUrlHost('localhost', true).ok).toBe(true);
   });
 });

@@ -28,3 +28,25 @@ export function checkAddress(address: string, allowPrivate = false, allowAddress
   }
   return { ok: true, address: bare, family };
 }
+
+/** Names that resolve inside the volunteer's own machine or network, by convention or by standard. */
+const LOCAL_SUFFIXES = ['.localhost', '.local', '.internal', '.home.arpa', '.lan', '.intranet', '.corp', '.localdomain'];
+
+/**
+ * The check a browser can make before it fetches: it cannot see which address a name resolves to, so it
+ * refuses IP literals outside global unicast and names that only mean something on a local network
+ * (`localhost`, `router.local`, single-label names like `http://nas/`). A public name that resolves to a
+ * private address still gets through; the browser's own Private Network Access rules are the next line.
+ */
+export function checkUrlHost(hostname: string, allowPrivate = false): AddressCheck {
+  if (allowPrivate) return { ok: true, address: hostname, family: hostname.includes(':') ? 6 : 4 };
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  // WHATWG URL parsing already turned 0x7f.1, 2130706433 and friends into dotted quads.
+  if (ipaddr.isValid(bare) && (bare.includes(':') || /^\d+\.\d+\.\d+\.\d+$/.test(bare))) return checkAddress(bare);
+  if (host === 'localhost' || LOCAL_SUFFIXES.some((s) => host.endsWith(s))) {
+    return { ok: false, reason: 'blocked_address', detail: `${host} is a local name` };
+  }
+  if (!host.includes('.')) return { ok: false, reason: 'blocked_address', detail: `${host} is a single-label (local network) name` };
+  return { ok: true, address: host, family: 4 };
+}
