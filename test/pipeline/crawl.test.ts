@@ -84,6 +84,8 @@ describe.each(dbBackends())('crawl pipeline on %s', (backend) => {
     const ingest = await run(process.execPath, [CLI, 'ingest', '--paths', `${watBase}wat.paths`, '--base', watBase, '--slices', '2',
       '--server', coord.url, '--admin-token', 'test-admin-token']);
     expect(JSON.parse(ingest.stdout.trim().split('\n').at(-1)!)).toMatchObject({ files: 2, jobs: 4 });
+    // without --cors only agents may read the WAT files
+    expect(await t.db.rows(sql`select distinct requires from jobs where kind = 'wat'`)).toEqual([{ requires: ['fetch:cross-origin'] }]);
 
     const token = (await registerVolunteer(coord.url, `agent-${backend}`)).token;
     let model: Promise<ModelLoad> | null = null;

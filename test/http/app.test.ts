@@ -1,0 +1,80 @@
+// The coordinator's HTTP surface that the page and operators depend on: cross-origin isolation headers
+// (the page's WASM threads need them) and the admin route that turns WAT listings into jobs, with the
+// CORS flag deciding whether browsers may take them.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { io as connect, type Socket } from 'socket.io-client';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Coordinator } from '../../server/coordinator.ts';
+import { CROSS_ORIGIN_FEATURE } from '../../shared/jobs/url.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol/version.ts';
+import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
+import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
+  let t: TestDatabase;
+  let coord: Coordinator;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    t = await openTestDatabase(backend);
+    coord = await startTestCoordinator(t.db);
+  });
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.close();
+  });
+  afterAll(async () => {
+    await coord?.close();
+    await t?.drop();
+  });
+
+  it('sends COOP same-origin and COEP credentialless on pages, static files, API answers and errors', async () => {
+    for (const path of ['/', '/api/stats', '/api/no-such-route', '/healthz']) {
+      const res = await fetch(`${coord.url}${path}`);
+      await res.arrayBuffer();
+      expect(res.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy'), path).toBe('credentialless');
+    }
+  });
+
+  const post = (body: unknown, token: string | null = 'test-admin-token') =>
+    fetch(`${coord.url}/api/admin/wat-jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  it('refuses admin calls without the admin token and bad bodies with a reason', async () => {
+    expect((await post({ urls: ['http://example.com/a.wat.gz'] }, null)).status).toBe(401);
+    expect((await post({ urls: ['http://example.com/a.wat.gz'] }, 'test-admin-tokeX')).status).toBe(401);
+    const bad = await post({ urls: ['ftp://example.com/a.wat.gz'], slices: 0 });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'bad_request', detail: expect.stringMatching(/urls|slices/) });
+  });
+
+  it('WAT jobs from a host without CORS go to agents only; with corsOk browsers may take them', async () => {
+    const noCors = await post({ crawl: 'CC-MAIN-2014-35', urls: ['http://127.0.0.9/nocors.wat.gz'], slices: 2 });
+    expect(noCors.status).toBe(201);
+    expect(await noCors.json()).toEqual({ jobs: 2, files: 1 });
+    const withCors = await post({ crawl: 'CC-MAIN-2014-35', urls: ['http://127.0.0.9/cors.wat.gz'], slices: 1, corsOk: true });
+    expect(await withCors.json()).toEqual({ jobs: 1, files: 1 });
+    const rows = await t.db.rows<{ url: string; requires: string[]; slice: { index: number; count: number } }>(sql`
+      select payload->>'url' as url, requires, payload->'slice' as slice from jobs where kind = 'wat' order by id`);
+    expect(rows).toEqual([
+      { url: 'http://127.0.0.9/nocors.wat.gz', requires: [CROSS_ORIGIN_FEATURE], slice: { index: 0, count: 2 } },
+      { url: 'http://127.0.0.9/nocors.wat.gz', requires: [CROSS_ORIGIN_FEATURE], slice: { index: 1, count: 2 } },
+      { url: 'http://127.0.0.9/cors.wat.gz', requires: [], slice: { index: 0, count: 1 } },
+    ]);
+
+    const { token } = await registerVolunteer(coord.url, `http-${backend}`);
+    const claim = async (features: string[]) => {
+      const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
+      sockets.push(s);
+      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
+      await s.emitWithAck('hello', { sessionId: randomUUID(), kind: features.length ? 'node' : 'browser', capabilities: { jobKinds: ['wat'], features, maxJobs: 8 } });
+      const got = await s.emitWithAck('job:request', { max: 8 });
+      return (got.jobs as { payload: { url: string } }[]).map((j) => j.payload.url).sort();
+    };
+    expect(await claim([])).toEqual(['http://127.0.0.9/cors.wat.gz']);
+    expect(await claim([CROSS_ORIGIN_FEATURE])).toEqual(['http://127.0.0.9/nocors.wat.gz', 'http://127.0.0.9/nocors.wat.gz']);
+  });
+});
