@@ -128,13 +128,13 @@ const bench: Bench = {
       await threads.focus();
       await page.keyboard.press('Home');
 
-      ctx.log('page, WebGPU (SwiftShader)');
+      ctx.log('page, WebGPU');
       await page.goto(`${rig.coordinator.url}/?backend=webgpu`);
       await page.getByRole('button', { name: 'Start' }).click();
       const gpuLine = await waitBackend(page, 'WebGPU', timeoutMs);
       const gpu = await pageRate(rig, web, n.webgpu, 1, timeoutMs);
       ctx.log(`page WebGPU: ${gpu.rate.toFixed(3)} images/s (${gpuLine.trim()})`);
-      results.push({ name: `page.${modelName}.webgpu.images_per_s`, value: gpu.rate, unit: 'images/s', baseline: agentRate, note: `Chromium WebGPU on the SwiftShader software adapter (no GPU here), fp32, ${n.webgpu} images, vs the Node agent (CPU, q8)` });
+      results.push({ name: `page.${modelName}.webgpu.images_per_s`, value: gpu.rate, unit: 'images/s', baseline: agentRate, note: `Chromium WebGPU (${gpuLine.replace(/\s+/g, ' ').trim()}${/swiftshader/i.test(gpuLine) ? ': a software adapter, no GPU' : ''}), fp32, ${n.webgpu} images, vs the Node agent (CPU, q8)` });
       results.push({ name: `page.${modelName}.agent.images_per_s`, value: agentRate, unit: 'images/s', note: 'Node agent URL executor, onnxruntime-node CPU (q8), same fixture images' });
     } finally {
       await browser.close();

@@ -20,7 +20,7 @@ describe('page settings in localStorage', () => {
 
   it('clamps out-of-range numbers and keeps the valid fields of a damaged record', () => {
     expect(normaliseSettings({ maxJobs: 99, parallelDownloads: 0, bandwidthKiBps: -5, backend: 'cuda', wasmThreads: 64, pauseWhenHidden: 'yes' })).toEqual({
-      maxJobs: 4, parallelDownloads: 1, bandwidthKiBps: 0, backend: 'auto', wasmThreads: 16, pauseWhenHidden: true,
+      maxJobs: 4, parallelDownloads: 1, bandwidthKiBps: 0, backend: 'auto', wasmThreads: 16, pauseWhenHidden: false,
     });
     expect(normaliseSettings({ maxJobs: '2', parallelDownloads: 2.6 })).toMatchObject({ maxJobs: 2, parallelDownloads: 3 });
     const storage = memoryStorage();

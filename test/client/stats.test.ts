@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, connectionText, corsShare, initialStats, modelProgress, MAX_PROBLEMS, type PageStats } from '../../client/src/lib/stats.ts';
+import { applyEvent, connectionText, corsShare, jobFailureText, initialStats, modelProgress, MAX_PROBLEMS, type PageStats } from '../../client/src/lib/stats.ts';
 import type { PageEvent } from '../../client/worker/api.ts';
 
 const spec = { min: 0, max: 0.5, bins: 5 };
@@ -46,7 +46,9 @@ describe('page counters from worker events', () => {
     ]);
     expect(s.jobsFailed).toBe(3);
     expect(s.jobsDone).toBe(0);
-    expect(s.problems).toEqual([{ code: 'model_mismatch', message: 'A url job did not complete: model_mismatch', times: 2 }]);
+    expect(s.problems).toEqual([{ code: 'model_mismatch', message: 'An image batch (URL job) did not complete: this tab has another CLIP model than the job asks for (model_mismatch).', times: 2 }]);
+    // an unknown code still reads as a sentence, with the code kept for a bug report
+    expect(jobFailureText('wat', 'weird_thing: detail')).toBe('A crawl file (WAT job) did not complete: something went wrong (weird_thing).');
     for (let i = 0; i < 20; i++) s = applyEvent(s, { type: 'problem', code: `p${i}`, message: `problem ${i}` }, spec);
     expect(s.problems).toHaveLength(MAX_PROBLEMS);
     expect(s.problems[0]!.code).toBe('p19');

@@ -40,7 +40,7 @@ export const DEFAULT_SETTINGS: PageSettings = {
   bandwidthKiBps: 0,
   backend: 'auto',
   wasmThreads: 0,
-  pauseWhenHidden: true,
+  pauseWhenHidden: false,
 };
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];

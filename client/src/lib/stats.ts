@@ -118,7 +118,7 @@ export function applyEvent(s: PageStats, e: PageEvent, spec: HistogramSpec = DEF
       let next: PageStats = { ...s, running };
       if (!e.ok || !e.accepted) {
         next.jobsFailed++;
-        if (e.reason && e.reason !== 'aborted') next.problems = addProblem(s.problems, e.reason.split(':')[0]!, `A ${e.kind} job did not complete: ${e.reason}`);
+        if (e.reason && e.reason !== 'aborted') next.problems = addProblem(s.problems, e.reason.split(':')[0]!, jobFailureText(e.kind, e.reason));
         return next;
       }
       next.jobsDone++;
@@ -146,6 +146,34 @@ export function applyEvent(s: PageStats, e: PageEvent, spec: HistogramSpec = DEF
     case 'problem':
       return { ...s, problems: addProblem(s.problems, e.code, e.message) };
   }
+}
+
+const JOB_WORDS: Record<string, string> = { wat: 'A crawl file (WAT job)', url: 'An image batch (URL job)' };
+
+/** Why a job did not complete, in words a volunteer can act on; codes not listed fall back to a generic line. */
+const FAILURE_WORDS: Record<string, string> = {
+  network_error: 'the download failed (network)',
+  http_error: 'the server refused the download',
+  unreachable: 'the server could not be reached',
+  truncated_gzip: 'the file ended early',
+  corrupt_gzip: 'the file is damaged',
+  not_warc: 'the file is not a WAT file',
+  model_mismatch: 'this tab has another CLIP model than the job asks for',
+  no_model: 'the CLIP model is not loaded',
+  load_failed: 'the CLIP model could not be loaded',
+  device_failed: 'the graphics or WASM backend failed',
+  executor_crashed: 'an unexpected error in this tab',
+  unsupported_kind: 'this tab cannot run this kind of job',
+  lease_lost: 'it took too long and was given to someone else',
+  bad_request: 'the coordinator rejected the result',
+  bad_payload: 'the job description was invalid',
+  internal: 'the coordinator had an internal error',
+};
+
+export function jobFailureText(kind: string, reason: string): string {
+  const code = reason.split(':')[0]!.trim();
+  const words = FAILURE_WORDS[code] ?? 'something went wrong';
+  return `${JOB_WORDS[kind] ?? `A ${kind} job`} did not complete: ${words} (${code}).`;
 }
 
 /** Plain words for the connection state. */
