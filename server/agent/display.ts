@@ -25,21 +25,34 @@ export class AgentTotals {
   }
 }
 
-/** Turns work-client events into terminal output: a live status line, plain log lines, or JSON lines. */
-export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJS.WriteStream = process.stderr) {
+/** Where the display writes: status and log lines to `err`, JSON lines to `out` (stdout stays parseable). */
+export interface DisplayStreams {
+  err: { write(text: string): unknown; columns?: number };
+  out: { write(text: string): unknown };
+}
+
+/**
+ * Turns work-client events into terminal output: a live status line (tty), timestamped log lines (plain), or
+ * JSON lines (json). `quiet` prints only what needs the volunteer's attention (refusals, failed or rejected
+ * jobs, warnings); every mode ends with the summary the caller prints.
+ */
+export function createDisplay(mode: DisplayMode, totals: AgentTotals, streams: DisplayStreams = { err: process.stderr, out: process.stdout }) {
+  const err = streams.err;
   let timer: ReturnType<typeof setInterval> | null = null;
   const line = () => {
     const s = totals.summary();
     const jobs = [...totals.current.values()].join(', ') || 'idle';
-    return `[${totals.state}] jobs ${s.jobsDone} done, ${s.jobsFailed} failed | items ${s.items} (${s.itemsPerSecond}/s), kept ${s.kept} | ${jobs}`;
+    const rejected = s.jobsRejected ? `, ${s.jobsRejected} rejected` : '';
+    return `[${totals.state}] jobs ${s.jobsDone} done, ${s.jobsFailed} failed${rejected} | items ${s.items} (${s.itemsPerSecond}/s), kept ${s.kept} | ${jobs}`;
   };
   if (mode === 'tty') {
-    timer = setInterval(() => out.write(`\r\x1b[2K${line().slice(0, (out.columns || 120) - 1)}`), 500);
+    timer = setInterval(() => err.write(`\r\x1b[2K${line().slice(0, (err.columns || 120) - 1)}`), 500);
     timer.unref();
   }
-  const log = (text: string) => {
-    if (mode === 'tty') out.write(`\r\x1b[2K${text}\n`);
-    else if (mode === 'plain') out.write(`${new Date().toISOString()} ${text}\n`);
+  /** `important` lines show in every mode but json; the rest are left out by quiet. */
+  const log = (text: string, important = false) => {
+    if (mode === 'tty') err.write(`\r\x1b[2K${text}\n`);
+    else if (mode === 'plain' || (mode === 'quiet' && important)) err.write(`${new Date().toISOString()} ${text}\n`);
   };
   return {
     onEvent(e: WorkClientEvent) {
@@ -50,12 +63,12 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJ
         if ('job' in e) Object.assign(o, { jobId: e.job.jobId, kind: e.job.kind });
         if (e.type === 'job:done') Object.assign(o, { ok: e.outcome.ok, accepted: e.accepted, reason: e.outcome.ok ? e.reason : e.outcome.reason });
         if (e.type === 'warning') o.message = e.message;
-        if (e.type !== 'job:progress') process.stdout.write(JSON.stringify(o) + '\n');
+        if (e.type !== 'job:progress') streams.out.write(JSON.stringify(o) + '\n');
       }
       switch (e.type) {
         case 'state':
           totals.state = e.state;
-          if (mode !== 'json' && (e.state === 'refused' || mode !== 'quiet')) log(`${e.state}${e.detail ? `: ${e.detail}` : ''}`);
+          if (mode !== 'json') log(`${e.state}${e.detail ? `: ${e.detail}` : ''}`, e.state === 'refused');
           break;
         case 'job:start':
           totals.current.set(e.job.leaseId, `${e.job.kind} #${e.job.jobId}`);
@@ -66,7 +79,7 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJ
         case 'job:lost':
           totals.current.delete(e.job.leaseId);
           totals.jobsLost++;
-          if (mode !== 'json') log(`lost job ${e.job.jobId}: ${e.detail}`);
+          if (mode !== 'json') log(`lost job ${e.job.jobId}: ${e.detail}`, true);
           break;
         case 'job:done': {
           totals.current.delete(e.job.leaseId);
@@ -78,11 +91,14 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJ
           if (e.accepted && r?.counts) for (const [k, v] of Object.entries(r.counts)) totals.statuses[k] = (totals.statuses[k] ?? 0) + v;
           if (e.accepted) totals.items += r?.urls?.length ?? r?.candidates?.length ?? (e.outcome.ok ? 1 : 0);
           totals.kept += r?.kept ?? 0;
-          if (mode === 'plain') log(`job ${e.job.jobId} (${e.job.kind}) ${e.outcome.ok ? 'done' : `failed: ${e.outcome.reason}`}${e.accepted ? '' : ` (not accepted: ${e.reason})`}`);
+          const bad = !e.outcome.ok || !e.accepted;
+          const text = `job ${e.job.jobId} (${e.job.kind}) ${e.outcome.ok ? 'done' : `failed: ${e.outcome.reason}: ${e.outcome.detail}`}${e.accepted ? '' : ` (not accepted: ${e.reason})`}`;
+          // a live line already counts successes; a log line per done job would scroll it away
+          if (mode === 'plain' || bad) log(text.slice(0, 500), bad);
           break;
         }
         case 'warning':
-          if (mode !== 'json') log(`warning: ${e.message}`);
+          if (mode !== 'json') log(`warning: ${e.message}`, true);
           break;
         default:
           break;
@@ -90,7 +106,7 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, out: NodeJ
     },
     close() {
       if (timer) clearInterval(timer);
-      if (mode === 'tty') out.write(`\r\x1b[2K${line()}\n`);
+      if (mode === 'tty') err.write(`\r\x1b[2K${line()}\n`);
     },
   };
 }
