@@ -69,6 +69,8 @@ export class WorkClient {
   private filling = false;
   private wake: (() => void) | null = null;
   private pumpTimer: ReturnType<typeof setTimeout> | null = null;
+  private stopping: Promise<void> | null = null;
+  private cutDrain = false;
 
   constructor(private readonly opts: WorkClientOptions) {
     this.sessionId = opts.sessionId ?? crypto.randomUUID();
@@ -334,6 +336,20 @@ export class WorkClient {
    * rest, says bye and closes.
    */
   async stop(opts: { drain?: boolean; drainMs?: number } = {}): Promise<void> {
+    // A second stop while the first drains (the agent's second Ctrl-C) cuts the drain short and shares its end.
+    if (this.stopping) {
+      if (!opts.drain) this.cutDrain = true;
+      return this.stopping;
+    }
+    if (!this.socket) return;
+    this.stopping = this.stopNow(opts).finally(() => {
+      this.stopping = null;
+      this.cutDrain = false;
+    });
+    return this.stopping;
+  }
+
+  private async stopNow(opts: { drain?: boolean; drainMs?: number }): Promise<void> {
     if (!this.socket) return;
     const wasReady = this.state === 'ready';
     this.setState('stopping');
@@ -341,7 +357,7 @@ export class WorkClient {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     if (opts.drain && wasReady) {
       const until = Date.now() + (opts.drainMs ?? 30_000);
-      while ((this.running.size > 0 || this.outbox.length > 0) && Date.now() < until && this.socket.connected) await sleep(100);
+      while ((this.running.size > 0 || this.outbox.length > 0) && Date.now() < until && this.socket.connected && !this.cutDrain) await sleep(100);
     }
     const jobs = this.abortAll('stopping');
     await Promise.all(jobs.map((j) => this.ask('job:release', { leaseId: j.leaseId })));

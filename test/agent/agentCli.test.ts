@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { cudaProviderInstalled } from '../../server/clip/ortNode.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '../../server/coordinator.ts';
 import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
@@ -111,6 +112,27 @@ describe('crawlswarm agent', () => {
     expect(await again.exit).toBe(0);
     const vols = await t.db.rows<{ n: number }>(sql`select count(*)::int as n from volunteers where nickname = 'cli-agent'`);
     expect(vols[0]!.n).toBe(1);
+  });
+
+  it('a second Ctrl-C hands running jobs back at once instead of waiting for them', async () => {
+    await t.db.rows(sql`update jobs set state = 'failed' where state in ('queued', 'active')`);
+    const ids = await enqueueJobs(t.db, [0, 1].map((seq) => ({ kind: 'noop', payload: { seq, workMs: 50_000 } })));
+    const agent = startAgent(['--server', coord.url, '--nickname', 'impatient', '--dry-run', '--json', '--concurrency', '2'], env());
+    await agent.waitFor((l) => agent.lines.filter((x) => x.event === 'job:start').length === 2 && !!l);
+    const t0 = Date.now();
+    agent.signal('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    agent.signal('SIGINT');
+    expect(await agent.exit, agent.stderr + JSON.stringify(agent.lines)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000); // not the 50 s the jobs would take
+    const rows = await t.db.rows<{ state: string; assignment: string }>(sql`
+      select j.state, a.state as assignment from jobs j join assignments a on a.job_id = j.id
+      where j.id in (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
+    expect(rows).toEqual([{ state: 'queued', assignment: 'released' }, { state: 'queued', assignment: 'released' }]);
+    const [worker] = await t.db.rows<{ capabilities: { backends: string[] } }>(sql`
+      select w.capabilities from workers w join volunteers v on v.id = w.volunteer_id where v.nickname = 'impatient'`);
+    // the devices this host can score on: CUDA only where its provider is installed
+    expect(worker!.capabilities.backends).toEqual(cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu']);
   });
 
   it('exits with a clear reason when its token is refused', async () => {

@@ -5,9 +5,16 @@ import { AgentTotals, createDisplay, type DisplayMode } from '../../agent/displa
 import type { JobExecutor } from '../../../shared/client/executor.ts';
 import { agentTokenizer, createUrlExecutor, noopExecutor, watExecutor } from '../../agent/executors.ts';
 import { loadCoordinatorModel, type ModelLoad } from '../../agent/modelClient.ts';
+import type { Device } from '../../../shared/clip/manifest.ts';
+import { cudaProviderInstalled, ortNodeDevices } from '../../clip/ortNode.ts';
 import { createFetcher } from '../../fetch/fetcher.ts';
 import { parseByteRate } from '../../fetch/rate.ts';
 import type { Command } from '../command.ts';
+
+/** What this machine can score on, as the coordinator's worker list shows it (CUDA only with its provider). */
+function usableDevices(): Device[] {
+  return ortNodeDevices().filter((d) => d !== 'cuda' || cudaProviderInstalled());
+}
 
 export const command: Command = {
   summary: 'lend this machine: connect to a coordinator and run jobs',
@@ -91,7 +98,7 @@ Options:
     const display = createDisplay(mode, totals);
     const client = new WorkClient({
       url: server, token, kind: 'node',
-      capabilities: { jobKinds: wanted, backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: concurrency },
+      capabilities: { jobKinds: wanted, backends: usableDevices(), features: ['fetch:cross-origin'], maxJobs: concurrency },
       executors,
       userAgent: `crawlswarm-agent node/${process.versions.node} ${process.platform}-${process.arch}`,
       onEvent: (e) => {
