@@ -39,6 +39,7 @@ describe('real images', () => {
     ['skimage-camera.png', 'png', 512, 512],
     ['skimage-horse.png', 'png', 400, 328],
     ['coco-val2017-000000039769.png', 'png', 640, 480],
+    ['chelsea-exif6.webp', 'webp', 180, 120], // stored 120x180, EXIF orientation 6
   ] as const) {
     it(`${file} -> ok ${w}x${h}, sha256 of the bytes`, async () => {
       const r = await probe(web.urlFor(A, `/images/${file}`));
@@ -66,6 +67,14 @@ describe('address safety, first hop and every redirect', () => {
   it('refuses a redirect to the cloud metadata address', async () => {
     const r = await probe(web.urlFor(A, `/hostile/redirect?to=${encodeURIComponent('http://169.254.169.254/latest/meta-data/')}`));
     expect(r).toMatchObject({ status: 'blocked-address', redirects: 1, detail: '169.254.169.254 is linkLocal' });
+  });
+  it('refuses loopback mid-chain (A -> B -> 127.0.0.1), without a request reaching it', async () => {
+    const before = web.requests.length;
+    const target = `http://127.0.0.1:${new URL(web.urlFor(A, '/')).port}/images/skimage-rocket.jpg?midchain=1`;
+    const hop2 = web.urlFor(B, `/hostile/redirect?to=${encodeURIComponent(target)}`);
+    const r = await probe(web.urlFor(A, `/hostile/redirect?code=301&to=${encodeURIComponent(hop2)}`));
+    expect(r).toMatchObject({ status: 'blocked-address', redirects: 2, finalUrl: target });
+    expect(web.requests.slice(before).filter((q) => q.url.includes('midchain=1'))).toEqual([]);
   });
   it('refuses the metadata address mid-chain (A -> B -> 169.254.169.254)', async () => {
     const hop2 = web.urlFor(B, `/hostile/redirect?to=${encodeURIComponent('http://169.254.169.254/latest/meta-data/iam')}`);
