@@ -1,7 +1,8 @@
 // Images scored per second by the volunteer page in headless Chromium (WASM, and WebGPU on the SwiftShader
 // adapter), end to end: a URL job of images on a loopback CORS host, fetched, checked, decoded with
-// createImageBitmap, embedded and scored in the page's Web Worker. Baseline: the Node agent's URL executor
-// (undici fetcher, sharp, onnxruntime-node CPU) on the same job in the same run; ratio = page / agent.
+// createImageBitmap, embedded and scored in the page's Web Worker, result uploaded. Baseline: the Node agent
+// (WorkClient, undici fetcher, sharp, onnxruntime-node CPU) on the same kind of job through the same
+// coordinator, timed the same way; ratio = page / agent. The agent's executor alone is reported too.
 // Full run: the synthetic vit-b-32 (q8 on WASM and CPU, fp32 on WebGPU). --quick: the tiny model, to check
 // the path in well under a minute. The first job of each backend is a warm-up (shader compilation,
 // allocation) and is not timed; the model's first-visit load time is reported on its own.
@@ -14,6 +15,8 @@ import type { Page } from 'playwright-core';
 import { agentTokenizer, createUrlExecutor } from '../../server/agent/executors.ts';
 import { loadCoordinatorModel } from '../../server/agent/modelClient.ts';
 import { createFetcher } from '../../server/fetch/fetcher.ts';
+import { WorkClient } from '../../shared/client/workClient.ts';
+import { registerVolunteer } from '../helpers/coordinator.ts';
 import type { UrlJobItem, UrlResult } from '../../shared/jobs/url.ts';
 import { startFixtureWeb, type FixtureWeb } from '../helpers/fixtureWeb.ts';
 import { buildTinyModel, cachedVitB32 } from '../helpers/models.ts';
@@ -100,8 +103,28 @@ const bench: Bench = {
         return ((out.result as UrlResult).counts.ok ?? 0) / ((performance.now() - t0) / 1000);
       };
       await runAgent(4);
-      const agentRate = await runAgent(n.agent);
-      ctx.log(`agent: ${agentRate.toFixed(2)} images/s`);
+      const executorRate = await runAgent(n.agent);
+      ctx.log(`agent URL executor: ${executorRate.toFixed(2)} images/s`);
+
+      // The agent as volunteers run it: a WorkClient over socket.io with the same executor, timed from the
+      // job's enqueue to its result stored (fetch to upload), exactly as the page's figures are.
+      ctx.log('node agent through the coordinator (fetch to upload)');
+      const { token } = await registerVolunteer(rig.coordinator.url, 'benchagent');
+      const agent = new WorkClient({
+        url: rig.coordinator.url, token, kind: 'node',
+        capabilities: { jobKinds: ['url'], backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: 1 },
+        executors: { url: executor },
+        idlePollMs: 100,
+      });
+      agent.start();
+      let agentRate: number;
+      try {
+        agentRate = (await pageRate(rig, web, n.agent, 4, timeoutMs)).rate;
+      } finally {
+        await agent.stop();
+      }
+      ctx.log(`agent fetch to upload: ${agentRate.toFixed(2)} images/s`);
+      results.push({ name: `agent.${modelName}.url_job.fetch_to_upload.images_per_s`, value: agentRate, unit: 'images/s', baseline: executorRate, note: `Node agent (WorkClient + URL executor, onnxruntime-node CPU q8) through the coordinator, enqueue to result stored, ${n.agent} images, vs the executor alone (no socket, no upload)` });
 
       const page = await browser.context.newPage();
       ctx.log('page, WASM (first visit: model download into IndexedDB)');
@@ -135,7 +158,7 @@ const bench: Bench = {
       const gpu = await pageRate(rig, web, n.webgpu, 1, timeoutMs);
       ctx.log(`page WebGPU: ${gpu.rate.toFixed(3)} images/s (${gpuLine.trim()})`);
       results.push({ name: `page.${modelName}.webgpu.images_per_s`, value: gpu.rate, unit: 'images/s', baseline: agentRate, note: `Chromium WebGPU (${gpuLine.replace(/\s+/g, ' ').trim()}${/swiftshader/i.test(gpuLine) ? ': a software adapter, no GPU' : ''}), fp32, ${n.webgpu} images, vs the Node agent (CPU, q8)` });
-      results.push({ name: `page.${modelName}.agent.images_per_s`, value: agentRate, unit: 'images/s', note: 'Node agent URL executor, onnxruntime-node CPU (q8), same fixture images' });
+      results.push({ name: `page.${modelName}.agent.images_per_s`, value: executorRate, unit: 'images/s', note: 'Node agent URL executor alone, onnxruntime-node CPU (q8), same fixture images' });
     } finally {
       await browser.close();
       await web.close();
