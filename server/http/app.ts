@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type ErrorRequestHandler } from 'express';
 import type { Deps } from '../deps.ts';
 import { adminRoutes } from './adminRoutes.ts';
+import { creditRoutes } from './creditRoutes.ts';
 import { modelRoutes, type createModelProvider } from './modelRoutes.ts';
 import { statusRoutes } from './statusRoutes.ts';
 import { volunteerRoutes } from './volunteerRoutes.ts';
@@ -22,6 +23,7 @@ export function createApp(deps: Deps, model: ReturnType<typeof createModelProvid
   app.use(express.json({ limit: '64kb' }));
   app.use(statusRoutes(deps));
   app.use(volunteerRoutes(deps));
+  app.use(creditRoutes(deps));
   app.use(modelRoutes(deps, model));
   app.use(adminRoutes(deps));
   if (deps.config.clientDir && existsSync(deps.config.clientDir)) app.use(express.static(deps.config.clientDir));

@@ -21,3 +21,28 @@ export const StatsResponse = z.object({
   coordinator: z.string(),
 });
 export type StatsResponse = z.infer<typeof StatsResponse>;
+
+/** Jobs and scored images of one volunteer in one verification state. */
+export const CreditCount = z.object({ jobs: z.number().int().nonnegative(), images: z.number().int().nonnegative() });
+export type CreditCount = z.infer<typeof CreditCount>;
+
+/**
+ * GET /api/me (Authorization: Bearer <token>): the volunteer's own credit. Only `verified` counts for the
+ * leaderboard and the dataset; `pending` waits for the validator, `rejected` disagreed with other replicas.
+ */
+export const CreditResponse = z.object({
+  nickname: z.string(),
+  team: z.string().nullable(),
+  pending: CreditCount,
+  verified: CreditCount,
+  rejected: CreditCount,
+});
+export type CreditResponse = z.infer<typeof CreditResponse>;
+
+/** GET /api/leaderboard: verified work only, most images first. */
+export const LeaderboardRow = z.object({ name: z.string(), team: z.string().nullable().optional(), jobs: z.number().int(), images: z.number().int() });
+export const LeaderboardResponse = z.object({
+  volunteers: z.array(LeaderboardRow),
+  teams: z.array(LeaderboardRow),
+});
+export type LeaderboardResponse = z.infer<typeof LeaderboardResponse>;

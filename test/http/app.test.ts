@@ -7,6 +7,8 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '../../server/coordinator.ts';
 import { CROSS_ORIGIN_FEATURE } from '../../shared/jobs/url.ts';
+import { CreditResponse, LeaderboardResponse } from '../../shared/protocol/http.ts';
+import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/version.ts';
 import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -76,5 +78,51 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
     };
     expect(await claim([])).toEqual(['http://127.0.0.9/cors.wat.gz']);
     expect(await claim([CROSS_ORIGIN_FEATURE])).toEqual(['http://127.0.0.9/nocors.wat.gz', 'http://127.0.0.9/nocors.wat.gz']);
+  });
+
+  it('credit: own work is pending until verified; the leaderboard counts only verified work', async () => {
+    await t.db.rows(sql`update jobs set state = 'failed' where state in ('queued', 'active')`);
+    const a = await registerVolunteer(coord.url, `credit-a-${backend}`, 'teamx');
+    const b = await registerVolunteer(coord.url, `credit-b-${backend}`, 'teamx');
+    const urlResult = (ok: number) => ({
+      modelHash: 'a'.repeat(64), kept: 0, counts: { ok },
+      urls: Array.from({ length: ok }, (_, id) => ({ id, status: 'ok', httpStatus: 200, bytes: 1000, width: 300, height: 200, sha256: 'b'.repeat(64), similarity: 0.31, kept: false, embedding: null })),
+    });
+    /** Claims every queued url job on a fresh socket of this volunteer and completes it with `ok` images. */
+    const work = async (token: string, ok: number) => {
+      const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
+      sockets.push(s);
+      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
+      await s.emitWithAck('hello', { sessionId: randomUUID(), kind: 'node', capabilities: { jobKinds: ['url'], features: [CROSS_ORIGIN_FEATURE], maxJobs: 8 } });
+      const got = await s.emitWithAck('job:request', { max: 8 });
+      for (const j of got.jobs as { leaseId: string }[]) expect(await s.emitWithAck('job:complete', { leaseId: j.leaseId, result: urlResult(ok) })).toMatchObject({ ok: true });
+    };
+    const payload = { model: { id: 'm', hash: 'a'.repeat(64) }, items: [{ id: 1, url: 'http://example.com/a.jpg', alt: 'x', language: 'en' }] };
+    await enqueueJobs(t.db, [{ kind: 'url', payload }, { kind: 'url', payload }]);
+    await work(a.token, 3);
+    await enqueueJobs(t.db, [{ kind: 'url', payload }]);
+    await work(b.token, 5);
+
+    const me = async (token: string | null) => {
+      const res = await fetch(`${coord.url}/api/me`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: res.status, body: await res.json() };
+    };
+    const board = async () => LeaderboardResponse.parse(await (await fetch(`${coord.url}/api/leaderboard`)).json());
+    expect((await me(null)).status).toBe(401);
+    expect((await me('x'.repeat(43))).status).toBe(401);
+    expect(CreditResponse.parse((await me(a.token)).body)).toEqual({
+      nickname: a.nickname, team: 'teamx', pending: { jobs: 2, images: 6 }, verified: { jobs: 0, images: 0 }, rejected: { jobs: 0, images: 0 },
+    });
+    expect(await board()).toEqual({ volunteers: [], teams: [] });
+
+    // what the validator will do: one of A's results agrees with its replicas, the other does not
+    const aRows = await t.db.rows<{ id: number }>(sql`select a.id::float8 as id from assignments a where a.volunteer_id = ${a.id} and a.state = 'completed' order by a.id`);
+    await t.db.rows(sql`update assignments set validate_state = 'valid' where id = ${aRows[0]!.id} or (volunteer_id = ${b.id} and state = 'completed')`);
+    await t.db.rows(sql`update assignments set validate_state = 'invalid' where id = ${aRows[1]!.id}`);
+    expect((await me(a.token)).body).toMatchObject({ pending: { jobs: 0, images: 0 }, verified: { jobs: 1, images: 3 }, rejected: { jobs: 1, images: 3 } });
+    expect(await board()).toEqual({
+      volunteers: [{ name: b.nickname, team: 'teamx', jobs: 1, images: 5 }, { name: a.nickname, team: 'teamx', jobs: 1, images: 3 }],
+      teams: [{ name: 'teamx', jobs: 2, images: 8 }],
+    });
   });
 });

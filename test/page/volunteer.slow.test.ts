@@ -161,6 +161,18 @@ describe('volunteer page in headless Chromium', () => {
     expect(await page.getByTestId('rejected').textContent()).toContain('decompression bomb');
     // The network panel (GET /api/stats) catches up within a few seconds of the jobs.
     await waitFor('network stats', async () => (await counter(page, 'network-completed')) >= 3 && (await counter(page, 'network-browsers')) >= 1, 15_000);
+    // Credit comes from the coordinator (GET /api/me): the 5 images scored are pending, none verified yet,
+    // so the leaderboard, which counts verified work only, is empty.
+    await waitFor('credit', async () => (await counter(page, 'credit-pending')) >= 5, 15_000);
+    expect(await counter(page, 'credit-pending')).toBe(5);
+    expect(await counter(page, 'credit-verified')).toBe(0);
+    expect(await page.getByTestId('leaderboard').textContent()).toContain('No verified results yet');
+    // What the validator will do once replicas agree: the page's next refresh shows the tab on the board.
+    await rig.db.db.rows(sql`update assignments set validate_state = 'valid'
+      where volunteer_id = (select id from volunteers where nickname = 'pagetester') and state = 'completed'`);
+    await waitFor('the leaderboard row', async () => ((await page.getByTestId('leaderboard').textContent()) ?? '').includes('pagetester'), 30_000);
+    expect(await counter(page, 'credit-verified')).toBe(5);
+    expect(await page.locator('[data-testid=leaderboard] tr.me td').allTextContents()).toEqual(['1', 'pagetester', 'testers', '5', '3']);
     await page.screenshot({ path: join(ARTIFACTS, 'running-wasm.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: join(ARTIFACTS, 'running-phone.png'), fullPage: true });

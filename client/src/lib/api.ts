@@ -1,6 +1,7 @@
-// The page's two HTTP calls: register (POST /api/volunteers) and the public stats (GET /api/stats). Answers are
+// The page's HTTP calls: register (POST /api/volunteers), the public stats (GET /api/stats), the volunteer's
+// credit (GET /api/me) and the leaderboard (GET /api/leaderboard). Answers are
 // checked by hand against the protocol's types (zod stays in the worker; in the page it would triple the size).
-import type { RegisterResponse, StatsResponse } from '../../../shared/protocol/http.ts';
+import type { CreditResponse, LeaderboardResponse, RegisterResponse, StatsResponse } from '../../../shared/protocol/http.ts';
 
 /** Same rule as the protocol's NICKNAME_PATTERN (a test keeps them equal). */
 export const NICKNAME_RULE = /^[-_a-zA-Z0-9]{3,30}$/;
@@ -54,6 +55,44 @@ export async function fetchStats(fetchFn: typeof fetch = fetch): Promise<StatsRe
     if (!res.ok) return null;
     const body: unknown = await res.json();
     return isStats(body) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+const isCount = (v: unknown) => {
+  const o = v as Record<string, unknown> | null;
+  return !!o && Number.isInteger(o.jobs) && Number.isInteger(o.images);
+};
+
+function isCredit(v: unknown): v is CreditResponse {
+  const o = v as Record<string, unknown> | null;
+  return !!o && typeof o.nickname === 'string' && isCount(o.pending) && isCount(o.verified) && isCount(o.rejected);
+}
+
+function isLeaderboard(v: unknown): v is LeaderboardResponse {
+  const o = v as Record<string, unknown> | null;
+  const rows = (x: unknown) => Array.isArray(x) && x.every((r) => isCount(r) && typeof (r as { name?: unknown }).name === 'string');
+  return !!o && rows(o.volunteers) && rows(o.teams);
+}
+
+export async function fetchCredit(token: string, fetchFn: typeof fetch = fetch): Promise<CreditResponse | null> {
+  try {
+    const res = await fetchFn('/api/me', { cache: 'no-store', headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) return null;
+    const body: unknown = await res.json();
+    return isCredit(body) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function fetchLeaderboard(fetchFn: typeof fetch = fetch): Promise<LeaderboardResponse | null> {
+  try {
+    const res = await fetchFn('/api/leaderboard', { cache: 'no-store' });
+    if (!res.ok) return null;
+    const body: unknown = await res.json();
+    return isLeaderboard(body) ? body : null;
   } catch {
     return null;
   }
