@@ -8,4 +8,6 @@ export interface JobKind<P = unknown, R = unknown> {
   result: z.ZodType<R>;
   /** Features a worker must have for this kind, beyond running it (see Capabilities.features). */
   requires: readonly string[];
+  /** What the schema cannot see: whether a well-formed result answers this job (a problem, or null). */
+  answers?(payload: P, result: R): string | null;
 }

@@ -21,6 +21,10 @@ export type UrlPayload = z.infer<typeof UrlPayload>;
 
 export const UrlItemResult = z.object({
   id: z.number().int().nonnegative(),
+  /** The candidate's URL and alt text as the worker scored them; the coordinator refuses a result whose pairs
+   * are not the job's own, and validators and the dataset read them without a join. */
+  url: z.string().min(1).max(2048),
+  alt: z.string().min(1).max(2000),
   status: z.enum(URL_STATUSES as [string, ...string[]]),
   httpStatus: z.number().int().nullable(),
   bytes: z.number().int().nonnegative(),
@@ -49,7 +53,23 @@ export const urlKind: JobKind<UrlPayload, UrlResult> = {
   payload: UrlPayload,
   result: UrlResult,
   requires: [],
+  answers: urlResultAnswers,
 };
+
+/** A URL result must report each of the job's candidates exactly once, with the job's own url and alt. */
+export function urlResultAnswers(payload: UrlPayload, result: UrlResult): string | null {
+  const items = new Map(payload.items.map((i) => [i.id, i]));
+  const seen = new Set<number>();
+  for (const u of result.urls) {
+    const item = items.get(u.id);
+    if (!item) return `candidate ${u.id} is not in this job`;
+    if (seen.has(u.id)) return `candidate ${u.id} is reported twice`;
+    seen.add(u.id);
+    if (u.url !== item.url || u.alt !== item.alt) return `candidate ${u.id} has another url or alt than the job sent`;
+  }
+  if (seen.size !== items.size) return `${items.size - seen.size} of the job's ${items.size} candidates are missing`;
+  return null;
+}
 
 /** The capability an agent declares and a browser lacks: reading cross-origin bytes without CORS. */
 export const CROSS_ORIGIN_FEATURE = 'fetch:cross-origin';

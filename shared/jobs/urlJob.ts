@@ -100,7 +100,7 @@ export async function runUrlJob(payload: UrlPayload, deps: UrlJobDeps, ctx: Exec
       const similarity = k >= 0 && sims ? Math.max(-1, Math.min(1, sims[k]!)) : null;
       const kept = similarity !== null && session.keep(similarity);
       results.push({
-        id: items[i]!.id, status: p.status, httpStatus: p.httpStatus, bytes: p.bytes, width: p.width, height: p.height, sha256: p.sha256,
+        id: items[i]!.id, url: items[i]!.url, alt: items[i]!.alt, status: p.status, httpStatus: p.httpStatus, bytes: p.bytes, width: p.width, height: p.height, sha256: p.sha256,
         similarity, kept,
         embedding: kept && imageEmb ? encodeEmbedding(imageEmb.subarray(k * dim, (k + 1) * dim)) : null,
         ...(p.detail ? { detail: p.detail.slice(0, 300) } : {}),

@@ -18,7 +18,7 @@ export type WatPayload = z.infer<typeof WatPayload>;
 export const WatCandidate = z.object({
   url: z.string().min(1).max(2048),
   alt: z.string().min(1).max(2000),
-  pageUrl: z.string().max(8192),
+  pageUrl: z.string().max(8192), // MAX_PAGE_URL_CHARS (shared/wat/candidates.ts)
   language: z.string().max(8),
   languageScore: z.number().min(0).max(1),
 });

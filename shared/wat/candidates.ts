@@ -160,6 +160,10 @@ export function htmlMetadataOf(wat: unknown): { Head?: { Base?: unknown }; Links
   return html && typeof html === 'object' ? (html as { Head?: { Base?: unknown }; Links?: unknown }) : null;
 }
 
+/** Longest page URL a candidate keeps (the WAT result schema's limit). The page URL is provenance only, so a
+ * longer one is left out (empty) rather than failing the whole job's result or being stored cut. */
+export const MAX_PAGE_URL_CHARS = 8192;
+
 /**
  * Applies the rules to one parsed WAT record of a page. Counts every `IMG@/src` link in `state`
  * and returns the candidates that pass (each new (url, alt) once per job when `dedupe` is on).
@@ -175,6 +179,7 @@ export function candidatesFromWat(
   const links = html?.Links;
   if (!Array.isArray(links)) return [];
   const out: Candidate[] = [];
+  const keptPageUrl = pageUrl.length <= MAX_PAGE_URL_CHARS ? pageUrl : '';
   let base: URL | null | undefined;
   for (const l of links as WatLink[]) {
     if (!l || l.path !== 'IMG@/src') continue;
@@ -205,7 +210,7 @@ export function candidatesFromWat(
       state.seen.add(key);
     }
     const guess = detect ? detect(alt) : { language: '', score: 0 };
-    out.push({ url: verdict.url, alt, pageUrl, language: guess.language, languageScore: guess.score });
+    out.push({ url: verdict.url, alt, pageUrl: keptPageUrl, language: guess.language, languageScore: guess.score });
   }
   return out;
 }

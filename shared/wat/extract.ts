@@ -56,6 +56,18 @@ export function mentionsImg(body: Uint8Array): boolean {
   return false;
 }
 
+const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+/** The cheap check for records that are not parsed: a JSON object starts with `{` and ends with `}`. Catches a
+ * record cut short or overwritten at either end; damage inside one with intact ends needs parseAllJson. */
+export function looksLikeWholeJson(body: Uint8Array): boolean {
+  let a = 0;
+  let b = body.length - 1;
+  while (a <= b && isSpace(body[a]!)) a++;
+  while (b >= a && isSpace(body[b]!)) b--;
+  return a < b && body[a] === 0x7b && body[b] === 0x7d;
+}
+
 /**
  * Decides gzip or plain from the first bytes: whichever comes first of a gzip header (1f 8b 08) and a
  * `WARC/` version line. Only a slice that starts mid-file needs the search: a whole file starts with one
@@ -238,6 +250,9 @@ export async function extractWat(chunks: AsyncIterable<Uint8Array>, options: Ext
             summary.candidates += found.length;
             if (batch.length >= batchSize) await flush();
           }
+        } else if (!looksLikeWholeJson(rec.body)) {
+          // Not parsed (no image links), but a cut or garbled record still counts as damage.
+          addError({ reason: 'bad_json', offset: rec.offset, detail: 'JSON record does not start with { and end with } (cut short?)' });
         }
       }
     }

@@ -51,7 +51,7 @@ describe.each(dbBackends())('candidates on %s', (backend) => {
     expect(job!.requires).toEqual([]);
     const items = job!.payload.items;
     const result = (id: number, status: string, similarity: number | null): UrlItemResult => ({
-      id, status, httpStatus: status === 'ok' ? 200 : null, bytes: 0, width: null, height: null, sha256: null, similarity, kept: false, embedding: null,
+      id, url: items.find((i) => i.id === id)!.url, alt: 'x', status, httpStatus: status === 'ok' ? 200 : null, bytes: 0, width: null, height: null, sha256: null, similarity, kept: false, embedding: null,
     });
     const r = await applyUrlResults(db, {
       urlJobId: job!.id, modelHash: MODEL.hash, now: new Date(),

@@ -84,9 +84,13 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
     await t.db.rows(sql`update jobs set state = 'failed' where state in ('queued', 'active')`);
     const a = await registerVolunteer(coord.url, `credit-a-${backend}`, 'teamx');
     const b = await registerVolunteer(coord.url, `credit-b-${backend}`, 'teamx');
+    const payload = (n: number) => ({
+      model: { id: 'm', hash: 'a'.repeat(64) },
+      items: Array.from({ length: n }, (_, id) => ({ id, url: `http://example.com/${id}.jpg`, alt: `photo ${id}`, language: 'en' })),
+    });
     const urlResult = (ok: number) => ({
       modelHash: 'a'.repeat(64), kept: 0, counts: { ok },
-      urls: Array.from({ length: ok }, (_, id) => ({ id, status: 'ok', httpStatus: 200, bytes: 1000, width: 300, height: 200, sha256: 'b'.repeat(64), similarity: 0.31, kept: false, embedding: null })),
+      urls: payload(ok).items.map(({ id, url, alt }) => ({ id, url, alt, status: 'ok', httpStatus: 200, bytes: 1000, width: 300, height: 200, sha256: 'b'.repeat(64), similarity: 0.31, kept: false, embedding: null })),
     });
     /** Claims every queued url job on a fresh socket of this volunteer and completes it with `ok` images. */
     const work = async (token: string, ok: number) => {
@@ -97,10 +101,9 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
       const got = await s.emitWithAck('job:request', { max: 8 });
       for (const j of got.jobs as { leaseId: string }[]) expect(await s.emitWithAck('job:complete', { leaseId: j.leaseId, result: urlResult(ok) })).toMatchObject({ ok: true });
     };
-    const payload = { model: { id: 'm', hash: 'a'.repeat(64) }, items: [{ id: 1, url: 'http://example.com/a.jpg', alt: 'x', language: 'en' }] };
-    await enqueueJobs(t.db, [{ kind: 'url', payload }, { kind: 'url', payload }]);
+    await enqueueJobs(t.db, [{ kind: 'url', payload: payload(3) }, { kind: 'url', payload: payload(3) }]);
     await work(a.token, 3);
-    await enqueueJobs(t.db, [{ kind: 'url', payload }]);
+    await enqueueJobs(t.db, [{ kind: 'url', payload: payload(5) }]);
     await work(b.token, 5);
 
     const me = async (token: string | null) => {

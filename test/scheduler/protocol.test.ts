@@ -87,6 +87,39 @@ describe.each(dbBackends())('socket.io protocol on %s', (backend) => {
     expect(await s.emitWithAck('job:complete', { leaseId: job.leaseId, result })).toEqual({ ok: true, duplicate: true });
   });
 
+  it('refuses a URL result that does not answer its job: foreign, changed, duplicated or missing pairs', async () => {
+    await clearQueue();
+    const items = [1, 2, 3].map((id) => ({ id, url: `http://example.com/${id}.jpg`, alt: `photo ${id}`, language: 'en' }));
+    await enqueueJobs(t.db, [{ kind: 'url', payload: { model: { id: 'm', hash: 'a'.repeat(64) }, items } }]);
+    const sessionId = randomUUID();
+    const helloAs = (sock: Socket) => sock.emitWithAck('hello', { sessionId, kind: 'node', capabilities: { jobKinds: ['url'], features: [], maxJobs: 4 } });
+    const s = open({ token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' });
+    await connected(s);
+    await helloAs(s);
+    const got = await s.emitWithAck('job:request', { max: 1 });
+    const leaseId = got.jobs[0].leaseId;
+    const row = (i: { id: number; url: string; alt: string }) => ({ id: i.id, url: i.url, alt: i.alt, status: 'too-small', httpStatus: 200, bytes: 10, width: null, height: null, sha256: null, similarity: null, kept: false, embedding: null });
+    const result = (rows: ReturnType<typeof row>[]) => ({ modelHash: 'a'.repeat(64), urls: rows, counts: { 'too-small': rows.length }, kept: 0 });
+    const honest = items.map(row);
+    for (const [lie, why] of [
+      [[...honest.slice(0, 2), { ...honest[2]!, id: 99 }], /candidate 99 is not in this job/],
+      [[...honest.slice(0, 2), { ...honest[2]!, alt: 'a cat, says I' }], /candidate 3 has another url or alt/],
+      [[...honest.slice(0, 2), { ...honest[2]!, url: 'http://evil.example/x.jpg' }], /candidate 3 has another url or alt/],
+      [[...honest, honest[0]!], /candidate 1 is reported twice/],
+      [honest.slice(0, 2), /1 of the job's 3 candidates are missing/],
+    ] as const) {
+      expect(await s.emitWithAck('job:complete', { leaseId, result: result([...lie]) })).toMatchObject({ ok: false, reason: 'bad_request', detail: expect.stringMatching(why) });
+    }
+    const stored = await t.db.rows<{ n: number }>(sql`select count(*)::int as n from results r join assignments a on a.id = r.assignment_id where a.lease_id = ${leaseId}`);
+    expect(stored[0]!.n).toBe(0);
+    // the lease is still good for the honest answer, also from a new socket (the payload comes from the database)
+    s.close();
+    const again = open({ token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' });
+    await connected(again);
+    expect(await helloAs(again)).toMatchObject({ ok: true });
+    expect(await again.emitWithAck('job:complete', { leaseId, result: result([...honest].reverse()) })).toEqual({ ok: true, duplicate: false });
+  });
+
   it('only hands out jobs whose kind and features the client declared', async () => {
     await clearQueue();
     await enqueueJobs(t.db, [{ kind: 'noop', payload: { seq: 2 }, requires: ['fetch:cross-origin'] }]);

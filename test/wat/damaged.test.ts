@@ -88,11 +88,14 @@ describe('broken JSON record', () => {
       expect(summary.errorSamples[0]!.detail).toMatch(/JSON/);
     });
   }
-  it('broken JSON without image links is only noticed with parseAllJson (records without IMG@ are not parsed)', async () => {
-    const records = [rec(1), rec(2, { body: '{"Envelope": {"no links here"' }), rec(3)];
-    const quick = await run(concat(records));
-    expect(quick.summary.errors).toBe(0);
-    const full = await run(concat(records), 1000, { parseAllJson: true });
+  it('a record without image links cut short is noticed by its ends; damage inside it only with parseAllJson', async () => {
+    const cut = [rec(1), rec(2, { body: '{"Envelope": {"no links here"' }), rec(3)];
+    const quick = await run(concat(cut));
+    expect(altsOf(quick.found)).toEqual([1, 3]);
+    expect(quick.summary).toMatchObject({ damaged: true, errors: 1, errorsByReason: { bad_json: 1 } });
+    const inside = [rec(1), rec(2, { body: '{"Envelope": {"no links" here}} ' }), rec(3)];
+    expect((await run(concat(inside))).summary.errors).toBe(0); // not parsed: records without IMG@ are skipped for speed
+    const full = await run(concat(inside), 1000, { parseAllJson: true });
     expect(altsOf(full.found)).toEqual([1, 3]);
     expect(full.summary.errorsByReason).toEqual({ bad_json: 1 });
   });

@@ -4,6 +4,7 @@ import { DEFAULT_RULES, createExtractState, candidatesFromWat, hash53, normalise
 import { extractWat, type ExtractOptions } from '../../shared/wat/extract.ts';
 import { createEldDetector, laionSubset } from '../../shared/wat/language.ts';
 import type { Candidate } from '../../shared/wat/types.ts';
+import { WatResult } from '../../shared/jobs/wat.ts';
 import { createZlibMemberInflater } from '../../server/wat/zlib-inflater.ts';
 import { chunked, concat, gzipMembers, watJson, watRecord, type Link } from './helpers.ts';
 
@@ -60,6 +61,15 @@ describe('alt text', () => {
 });
 
 describe('image url', () => {
+  it('keeps the page url as provenance; one too long for a result is left empty, its images still count', async () => {
+    const { found } = await candidatesOf([{ url: '/a.jpg', alt: 'short page' }]);
+    expect(found[0]!.pageUrl).toBe(PAGE);
+    const long = `https://example.org/${'p'.repeat(9000)}`;
+    const r = await candidatesOf([{ url: '/a.jpg', alt: 'a very long page url' }], { page: long });
+    expect(r.found.map((c) => [c.url, c.pageUrl])).toEqual([['https://example.org/a.jpg', '']]);
+    expect(WatResult.shape.candidates.element.safeParse(r.found[0]).success).toBe(true);
+    expect(WatResult.shape.candidates.element.safeParse({ ...r.found[0], pageUrl: long }).success).toBe(false);
+  });
   it('resolves relative urls against the page url (WARC-Target-URI)', async () => {
     const { found } = await candidatesOf([
       { url: 'img/a.jpg', alt: 'relative one' },
