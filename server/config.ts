@@ -29,6 +29,8 @@ export interface CoordinatorConfig {
   backgroundIntervalMs: number;
   /** Bearer token for /api/admin (ingest); generated into <dataDir>/admin-token when unset. */
   adminToken: string | null;
+  /** Largest socket.io message; default MAX_MESSAGE_BYTES, which clients assume (tests set less). */
+  maxMessageBytes?: number;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

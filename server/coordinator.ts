@@ -16,6 +16,7 @@ import { ensureAdminToken } from './adminToken.ts';
 import { runAssimilatorOnce } from './assimilator.ts';
 import { createModelProvider } from './http/modelRoutes.ts';
 import { startLoop } from './loop.ts';
+import { MAX_MESSAGE_BYTES } from '../shared/protocol/limits.ts';
 import { markWorkersSeen } from './db/queries/markWorkersSeen.ts';
 import { runPackerOnce } from './packer.ts';
 import { runTransitionerOnce } from './transitioner.ts';
@@ -41,8 +42,8 @@ export async function startCoordinator(
   const model = createModelProvider(config.modelDir);
   const http = createServer(createApp(deps, model));
   const io: CoordinatorServer = new Server(http, {
-    // URL-job results carry embeddings; keep well above their size but bounded.
-    maxHttpBufferSize: 16 * 1024 * 1024,
+    // WAT results are the largest messages; clients check theirs against the same limit before sending.
+    maxHttpBufferSize: config.maxMessageBytes ?? MAX_MESSAGE_BYTES,
     pingInterval: 10_000,
     pingTimeout: 10_000,
   });

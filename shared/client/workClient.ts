@@ -2,7 +2,8 @@
 // token, say hello, keep up to maxJobs jobs running, heartbeat their leases, upload results (retrying across
 // reconnects until the coordinator has acknowledged them), hand jobs back on pause/stop, say bye.
 import { io as connect, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../protocol/events.ts';
+import { ACK_SCHEMAS, type ClientToServerEvents, type ServerToClientEvents } from '../protocol/events.ts';
+import { MAX_MESSAGE_BYTES, MESSAGE_OVERHEAD_BYTES } from '../protocol/limits.ts';
 import { HandshakeRefusal } from '../protocol/handshake.ts';
 import type { Capabilities, HelloAck } from '../protocol/hello.ts';
 import type { Assignment, Progress } from '../protocol/job.ts';
@@ -35,6 +36,8 @@ export interface WorkClientOptions {
   /** Poll for work this often when the coordinator had none (plus jitter); `job:available` wakes us sooner. */
   idlePollMs?: number;
   ackTimeoutMs?: number;
+  /** The coordinator's largest message (default MAX_MESSAGE_BYTES, which it uses unless configured otherwise). */
+  maxMessageBytes?: number;
   /** After a clean coordinator shutdown, wait this long (up to twice, at random) before reconnecting. */
   serverDisconnectDelayMs?: number;
   /** socket.io-client options passed through (tests use `forceNew`, `transports`). */
@@ -183,14 +186,35 @@ export class WorkClient {
   ): Promise<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] | null> {
     const socket = this.socket;
     if (!socket?.connected) return null;
+    let answer: unknown;
     try {
       // socket.io's typings cannot follow a generic event name through emitWithAck
-      return await (socket.timeout(this.opts.ackTimeoutMs ?? 15_000) as unknown as {
-        emitWithAck(e: string, m: unknown): Promise<never>;
+      answer = await (socket.timeout(this.opts.ackTimeoutMs ?? 15_000) as unknown as {
+        emitWithAck(e: string, m: unknown): Promise<unknown>;
       }).emitWithAck(event, message);
     } catch {
       return null;
     }
+    // Treated like no answer (retried later): acting on a malformed one could drop a result or a job.
+    const checked = ACK_SCHEMAS[event].safeParse(answer);
+    if (!checked.success) {
+      this.emit({ type: 'warning', message: `the coordinator answered ${event} with something unexpected: ${checked.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      return null;
+    }
+    return answer as Parameters<Parameters<ClientToServerEvents[E]>[1]>[0];
+  }
+
+  /** A result over the coordinator's message limit would drop the connection on every try: fail the job instead. */
+  private fitResult(outcome: ExecutionOutcome): ExecutionOutcome {
+    if (!outcome.ok) return outcome;
+    const limit = (this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES) - MESSAGE_OVERHEAD_BYTES;
+    const json = JSON.stringify(outcome.result);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: encode only when the cheap bound does not settle it
+    if (json.length * 3 <= limit) return outcome;
+    const bytes = json.length <= limit ? new TextEncoder().encode(json).byteLength : json.length;
+    if (bytes <= limit) return outcome;
+    const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+    return { ok: false, reason: 'result_too_large', detail: `the result is ${mb(bytes)} MiB, over the coordinator's ${mb(limit)} MiB per message: the job needs smaller slices`, transient: false };
   }
 
   private schedulePump(delayMs: number): void {
@@ -259,7 +283,7 @@ export class WorkClient {
         clearInterval(entry.timer);
         this.running.delete(job.leaseId);
         if (entry.abort.signal.aborted) return; // lost or handed back: nothing to upload
-        this.outbox.push({ job, outcome, attempts: 0 });
+        this.outbox.push({ job, outcome: this.fitResult(outcome), attempts: 0 });
         void this.flush();
       });
   }

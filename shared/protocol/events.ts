@@ -2,6 +2,11 @@
 // Server<ClientToServerEvents, ServerToClientEvents>; the page and the agent as Socket<ServerToClientEvents,
 // ClientToServerEvents>. Types are not validation: every handler safeParses its input.
 import type { z } from 'zod';
+import { ByeAck as ByeAckSchema, HelloAck as HelloAckSchema } from './hello.ts';
+import {
+  CompleteAck as CompleteAckSchema, FailAck as FailAckSchema, HeartbeatAck as HeartbeatAckSchema,
+  JobRequestAck as JobRequestAckSchema, ReleaseAck as ReleaseAckSchema,
+} from './job.ts';
 import type { Bye, ByeAck, Hello, HelloAck } from './hello.ts';
 import type {
   Complete, CompleteAck, Fail, FailAck, Heartbeat, HeartbeatAck, JobAvailable, JobRequest, JobRequestAck,
@@ -26,3 +31,14 @@ export interface ServerToClientEvents {
 }
 
 export const EVENT_NAMES = ['hello', 'job:request', 'job:heartbeat', 'job:complete', 'job:fail', 'job:release', 'bye'] as const;
+
+/** The schema of each event's acknowledgement: the client checks what the coordinator answers, too. */
+export const ACK_SCHEMAS: { [E in keyof ClientToServerEvents]: z.ZodType } = {
+  hello: HelloAckSchema,
+  'job:request': JobRequestAckSchema,
+  'job:heartbeat': HeartbeatAckSchema,
+  'job:complete': CompleteAckSchema,
+  'job:fail': FailAckSchema,
+  'job:release': ReleaseAckSchema,
+  bye: ByeAckSchema,
+};

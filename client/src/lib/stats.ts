@@ -163,6 +163,7 @@ const FAILURE_WORDS: Record<string, string> = {
   load_failed: 'the CLIP model could not be loaded',
   device_failed: 'the graphics or WASM backend failed',
   executor_crashed: 'an unexpected error in this tab',
+  result_too_large: 'its result was too big to upload (the job needs smaller slices)',
   unsupported_kind: 'this tab cannot run this kind of job',
   lease_lost: 'it took too long and was given to someone else',
   bad_request: 'the coordinator rejected the result',
