@@ -59,7 +59,7 @@ export type PageEvent =
   /** CLIP could not be started (the reason comes as a `problem`): this tab takes WAT jobs only. */
   | { type: 'model:failed' }
   | { type: 'job:start'; jobId: string; kind: string }
-  | { type: 'job:progress'; jobId: string; kind: string; done: number; total: number | null; unit: string }
+  | { type: 'job:progress'; jobId: string; kind: string; done: number; total: number | null; unit: string; fraction: number | null }
   | { type: 'job:done'; jobId: string; kind: string; ok: boolean; accepted: boolean; reason?: string; summary: JobSummary }
   | { type: 'job:lost'; jobId: string; kind: string }
   /** Something the volunteer should know, in plain words; `code` is a stable reason for tests and logs. */

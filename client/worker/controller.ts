@@ -14,6 +14,7 @@ import { memoryModelCache, openIdbModelCache, type ModelCache } from './modelCac
 import { fetchActiveModel, type ActiveModel } from './modelLoader.ts';
 import { createBrowserPrepare, decodeWithImageBitmap } from './prepareImage.ts';
 import { checkUrlHost } from '../../shared/net/address.ts';
+import { progressFraction } from '../../shared/protocol/job.ts';
 import { createWatExecutor } from './watExecutor.ts';
 
 /** Images per CLIP batch in the page: small enough that a batch's downloads keep the tab responsive. */
@@ -193,7 +194,7 @@ export function createController(): VolunteerWorkerApi {
           case 'job:start':
             return emit({ type: 'job:start', jobId: e.job.jobId, kind: e.job.kind });
           case 'job:progress':
-            return emit({ type: 'job:progress', jobId: e.job.jobId, kind: e.job.kind, done: e.progress.done, total: e.progress.total ?? null, unit: e.progress.unit ?? '' });
+            return emit({ type: 'job:progress', jobId: e.job.jobId, kind: e.job.kind, done: e.progress.done, total: e.progress.total ?? null, unit: e.progress.unit ?? '', fraction: progressFraction(e.progress) });
           case 'job:done':
             return emit({
               type: 'job:done', jobId: e.job.jobId, kind: e.job.kind, ok: e.outcome.ok, accepted: e.accepted,

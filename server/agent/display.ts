@@ -1,4 +1,5 @@
 import type { WorkClientEvent } from '../../shared/client/workClient.ts';
+import { progressFraction } from '../../shared/protocol/job.ts';
 
 export type DisplayMode = 'tty' | 'plain' | 'json' | 'quiet';
 
@@ -74,7 +75,11 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, streams: D
           totals.current.set(e.job.leaseId, `${e.job.kind} #${e.job.jobId}`);
           break;
         case 'job:progress':
-          totals.current.set(e.job.leaseId, `${e.job.kind} #${e.job.jobId} ${e.progress.done}${e.progress.total ? `/${e.progress.total}` : ''}`);
+          {
+            const f = progressFraction(e.progress);
+            const unit = e.progress.unit ? ` ${e.progress.unit}` : '';
+            totals.current.set(e.job.leaseId, `${e.job.kind} #${e.job.jobId} ${e.progress.done}${e.progress.total ? `/${e.progress.total}` : ''}${unit}${f !== null ? ` ${Math.round(f * 100)}%` : ''}`);
+          }
           break;
         case 'job:lost':
           totals.current.delete(e.job.leaseId);

@@ -46,7 +46,7 @@ export async function runWatJob(payload: WatPayload, extract: WatExtract, ctx: E
       if (candidates.length + batch.length > MAX_WAT_CANDIDATES) overflow = true;
       else candidates.push(...batch);
     },
-    onProgress: (p) => ctx.progress({ done: p.records, unit: 'records', bytes: p.bytes }),
+    onProgress: (p) => ctx.progress({ done: p.records, unit: 'records', bytes: p.bytes, ...(p.sliceBytes ? { totalBytes: p.sliceBytes } : {}) }),
   });
   if (!res.ok) return { ok: false, reason: `source_${res.reason}`, detail: res.detail, transient: res.transient };
   if (ctx.signal.aborted) return { ok: false, reason: 'aborted', detail: 'the job was cancelled', transient: true };

@@ -24,8 +24,17 @@ export const Progress = z.object({
   total: z.number().nonnegative().optional(),
   unit: z.string().max(20).optional(),
   bytes: z.number().nonnegative().optional(),
+  /** What `bytes` counts up to, when known (a WAT slice's length). */
+  totalBytes: z.number().nonnegative().optional(),
 });
 export type Progress = z.infer<typeof Progress>;
+
+/** How far a job is, 0..1, from items (done/total) or else bytes (bytes/totalBytes); null when unknown. */
+export function progressFraction(p: Progress): number | null {
+  if (p.total) return Math.min(1, p.done / p.total);
+  if (p.totalBytes && p.bytes !== undefined) return Math.min(1, p.bytes / p.totalBytes);
+  return null;
+}
 
 /** `job:heartbeat`: keeps a lease alive, optionally with progress. */
 export const Heartbeat = z.object({ leaseId: z.uuid(), progress: Progress.optional() });

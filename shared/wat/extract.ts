@@ -125,6 +125,8 @@ export async function extractWat(chunks: AsyncIterable<Uint8Array>, options: Ext
   const rules: ExtractRules = { ...DEFAULT_RULES, ...options.rules };
   const startOffset = options.startOffset ?? 0;
   const endOffset = options.endOffset ?? Number.POSITIVE_INFINITY;
+  const sliceEnd = Number.isFinite(endOffset) ? endOffset : options.totalBytes ?? null;
+  const sliceBytes = sliceEnd !== null && sliceEnd > startOffset ? sliceEnd - startOffset : null;
   const maxRecordBytes = options.maxRecordBytes ?? 64 * MiB;
   const batchSize = options.batchSize ?? 1000;
   const progressEvery = options.progressEveryBytes ?? 4 * MiB;
@@ -195,7 +197,7 @@ export async function extractWat(chunks: AsyncIterable<Uint8Array>, options: Ext
 
   const progress = (): void => {
     lastProgressAt = inflatedBytes;
-    options.onProgress?.({ records: summary.records, bytes, inflatedBytes, candidates: summary.candidates, totalBytes: options.totalBytes ?? null });
+    options.onProgress?.({ records: summary.records, bytes, inflatedBytes, candidates: summary.candidates, totalBytes: options.totalBytes ?? null, sliceBytes });
   };
 
   let batch: Candidate[] = [];

@@ -91,6 +91,8 @@ export interface ExtractProgress {
   candidates: number;
   /** Input size when the caller knows it (for a percentage), else null. */
   totalBytes: number | null;
+  /** Bytes of this slice (end offset, or the input size, minus the start) when known: `bytes` out of this. */
+  sliceBytes: number | null;
 }
 
 export interface ExtractSummary {

@@ -9,7 +9,7 @@ describe('page counters from worker events', () => {
   it('counts URL jobs: scored, kept, rejected by reason, CORS share, histogram', () => {
     const s = fold([
       { type: 'job:start', jobId: '1', kind: 'url' },
-      { type: 'job:progress', jobId: '1', kind: 'url', done: 16, total: 32, unit: 'images' },
+      { type: 'job:progress', jobId: '1', kind: 'url', done: 16, total: 32, unit: 'images', fraction: 0.5 },
       { type: 'job:done', jobId: '1', kind: 'url', ok: true, accepted: true, summary: { kind: 'url', counts: { ok: 3, cors: 2, bomb: 1 }, kept: 1, similarities: [0.05, 0.31, 0.12] } },
       { type: 'job:start', jobId: '2', kind: 'url' },
       { type: 'job:done', jobId: '2', kind: 'url', ok: true, accepted: true, summary: { kind: 'url', counts: { ok: 1, cors: 3 }, kept: 0, similarities: [0.15] } },
@@ -28,10 +28,10 @@ describe('page counters from worker events', () => {
   });
 
   it('tracks running jobs and clears them on pause', () => {
-    let s = fold([{ type: 'job:start', jobId: '9', kind: 'wat' }, { type: 'job:progress', jobId: '9', kind: 'wat', done: 100, total: null, unit: 'records' }]);
-    expect(s.running['9']).toEqual({ kind: 'wat', done: 100, total: null, unit: 'records' });
+    let s = fold([{ type: 'job:start', jobId: '9', kind: 'wat' }, { type: 'job:progress', jobId: '9', kind: 'wat', done: 100, total: null, unit: 'records', fraction: 0.25 }]);
+    expect(s.running['9']).toEqual({ kind: 'wat', done: 100, total: null, unit: 'records', fraction: 0.25 });
     // progress of a job we do not know (already finished) is ignored
-    expect(applyEvent(s, { type: 'job:progress', jobId: 'x', kind: 'wat', done: 1, total: null, unit: '' }, spec)).toBe(s);
+    expect(applyEvent(s, { type: 'job:progress', jobId: 'x', kind: 'wat', done: 1, total: null, unit: '', fraction: null }, spec)).toBe(s);
     s = applyEvent(s, { type: 'state', state: 'paused' }, spec);
     expect(s.running).toEqual({});
     expect(connectionText(s)).toBe('Paused');

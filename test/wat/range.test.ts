@@ -1,9 +1,12 @@
 // Byte-range slices from a file and from a local HTTP server: every member is processed exactly once.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watExecutor } from '../../server/agent/executors.ts';
 import { extractWatFromLocation } from '../../server/wat/extract-node.ts';
+import { progressFraction, type Progress } from '../../shared/protocol/job.ts';
 import { parseRange } from '../../server/wat/source.ts';
 import { createWebMemberInflater } from '../../shared/wat/gzip.ts';
 import type { Candidate, ExtractProgress } from '../../shared/wat/types.ts';
@@ -95,7 +98,7 @@ describe('byte-range slices of a file', () => {
       expect(seen[i]!.records).toBeGreaterThanOrEqual(seen[i - 1]!.records);
       expect(seen[i]!.bytes).toBeGreaterThanOrEqual(seen[i - 1]!.bytes);
     }
-    expect(seen.at(-1)).toEqual({ records: N, bytes: gzSize, inflatedBytes: r.summary.inflatedBytes, candidates: N, totalBytes: gzSize });
+    expect(seen.at(-1)).toEqual({ records: N, bytes: gzSize, inflatedBytes: r.summary.inflatedBytes, candidates: N, totalBytes: gzSize, sliceBytes: gzSize });
   });
 });
 
@@ -149,6 +152,21 @@ describe('HTTP source on 127.0.0.1', () => {
     expect(rangeHeaders).toEqual([`bytes=${Math.floor(size / 3)}-`, `bytes=${Math.floor((2 * size) / 3)}-`]);
     const plainSize = readFileSync(plainFile).byteLength;
     await expectExactCover(`${base}/plain.wat`, plainSize, [Math.floor(plainSize / 2)]);
+  });
+
+  it("a WAT slice job's progress counts bytes up to the slice's length, so the page and agent can show a percentage", async () => {
+    const progress: Progress[] = [];
+    const ctx = { signal: new AbortController().signal, progress: (p: Progress) => void progress.push(p) };
+    const size = readFileSync(gzFile).byteLength;
+    const out = await watExecutor.run({ jobId: '1', leaseId: randomUUID(), kind: 'wat', leaseDeadline: '', payload: { url: `${base}/slices.wat.gz`, crawl: null, slice: { index: 1, count: 2 }, range: null } }, ctx);
+    expect(out.ok).toBe(true);
+    expect(progress.length).toBeGreaterThan(0);
+    const sliceBytes = size - Math.floor(size / 2);
+    for (const p of progress) expect(p).toMatchObject({ unit: 'records', totalBytes: expect.any(Number) });
+    expect(Math.abs(progress.at(-1)!.totalBytes! - sliceBytes)).toBeLessThanOrEqual(1);
+    const last = progressFraction(progress.at(-1)!)!;
+    expect(last).toBeGreaterThan(0.9); // the last member runs a little past the slice's end
+    expect(last).toBeLessThanOrEqual(1);
   });
 
   it('a server that ignores Range (200) still gives the right slice', async () => {

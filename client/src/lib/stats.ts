@@ -29,7 +29,7 @@ export interface PageStats {
   modelFailed: boolean;
   /** Model files by path, in the order they started loading. */
   model: ModelLoad[];
-  running: Record<string, { kind: string; done: number; total: number | null; unit: string }>;
+  running: Record<string, { kind: string; done: number; total: number | null; unit: string; fraction: number | null }>;
   jobsDone: number;
   /** Jobs that ended with a failure (uploaded as job:fail) or were refused by the coordinator. */
   jobsFailed: number;
@@ -105,10 +105,10 @@ export function applyEvent(s: PageStats, e: PageEvent, spec: HistogramSpec = DEF
       return { ...s, model: i < 0 ? [...s.model, entry] : s.model.map((m, k) => (k === i ? entry : m)) };
     }
     case 'job:start':
-      return { ...s, running: { ...s.running, [e.jobId]: { kind: e.kind, done: 0, total: null, unit: '' } } };
+      return { ...s, running: { ...s.running, [e.jobId]: { kind: e.kind, done: 0, total: null, unit: '', fraction: null } } };
     case 'job:progress':
       if (!s.running[e.jobId]) return s;
-      return { ...s, running: { ...s.running, [e.jobId]: { kind: e.kind, done: e.done, total: e.total, unit: e.unit } } };
+      return { ...s, running: { ...s.running, [e.jobId]: { kind: e.kind, done: e.done, total: e.total, unit: e.unit, fraction: e.fraction } } };
     case 'job:lost': {
       const { [e.jobId]: _gone, ...running } = s.running;
       return { ...s, running, problems: addProblem(s.problems, 'lease_lost', 'A job took too long and was given to someone else.') };
