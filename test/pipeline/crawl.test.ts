@@ -124,14 +124,20 @@ describe.each(dbBackends())('crawl pipeline on %s', (backend) => {
     // page 1: 5 pairs pass the rules (the .svg and the 2-character alt do not); page 2 adds 1 new pair and
     // repeats 2 that the crawl already has
     const rows = await t.db.rows<{ url: string; alt: string; status: string; width: number | null; height: number | null; sha256: string | null;
-      similarity: number | null; kept: boolean | null; embedding: string | null; url_job_id: number; language: string }>(sql`
-      select url, alt, status, width, height, sha256, similarity, kept, embedding, url_job_id::float8 as url_job_id, language from candidates order by id`);
+      similarity: number | null; kept: boolean | null; embedding: string | null; url_job_id: number; language: string; page_url: string; language_score: number }>(sql`
+      select url, alt, status, width, height, sha256, similarity, kept, embedding, url_job_id::float8 as url_job_id, language, page_url,
+        language_score::float8 as language_score from candidates order by id`);
     const byPath = Object.fromEntries(rows.map((r) => [new URL(r.url).pathname, r]));
     expect(Object.keys(byPath).sort()).toEqual(['/hostile/noai', '/hostile/pixel.png', '/images/pillow-hopper.webp', '/images/skimage-chelsea.png',
       '/images/skimage-coffee.png', '/images/skimage-rocket.jpg']);
     expect(rows).toHaveLength(6);
     expect(byPath['/images/skimage-coffee.png']!.alt).toBe('a cup of coffee & a saucer');
     expect(byPath['/images/skimage-rocket.jpg']!.language).toBe('en');
+    expect(byPath['/images/skimage-rocket.jpg']!.language_score).toBeGreaterThan(0);
+    expect(byPath['/images/skimage-rocket.jpg']!.language_score).toBeLessThanOrEqual(1);
+    // provenance: the page each pair was found on (the first crawl to see a pair keeps its page)
+    expect(byPath['/images/skimage-rocket.jpg']!.page_url).toBe('http://127.0.0.2/gallery/1');
+    expect(byPath['/images/pillow-hopper.webp']!.page_url).toBe('http://127.0.0.3/page/2');
     expect(byPath['/hostile/pixel.png']!.status).toBe('too-small');
     expect(byPath['/hostile/noai']!.status).toBe('opt-out');
     const rocket = byPath['/images/skimage-rocket.jpg']!;

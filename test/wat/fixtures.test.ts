@@ -1,4 +1,4 @@
-// The real Common Crawl samples: counts from test/fixtures/wat (SOURCES.md), both inflaters, plain and gzip.
+// The real Common Crawl samples: counts from test/fixtures/SOURCES.md, both inflaters, plain and gzip.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
