@@ -16,6 +16,8 @@ import { ensureAdminToken } from './adminToken.ts';
 import { runAssimilatorOnce } from './assimilator.ts';
 import { createModelProvider } from './http/modelRoutes.ts';
 import { startLoop } from './loop.ts';
+import { failure } from '../shared/protocol/ack.ts';
+import { EVENT_NAMES } from '../shared/protocol/events.ts';
 import { MAX_MESSAGE_BYTES } from '../shared/protocol/limits.ts';
 import { markWorkersSeen } from './db/queries/markWorkersSeen.ts';
 import { runPackerOnce } from './packer.ts';
@@ -57,6 +59,12 @@ export async function startCoordinator(
   io.on('connection', (socket) => {
     registerHelloHandlers(socket, deps, track);
     registerJobHandlers(socket, deps);
+    // A misspelt or newer event would otherwise wait for its acknowledgement until the client's timeout.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if ((EVENT_NAMES as readonly string[]).includes(event)) return;
+      const ack = args.at(-1);
+      if (typeof ack === 'function') ack(failure('bad_request', `unknown event '${event}'; this coordinator speaks ${EVENT_NAMES.join(', ')}`));
+    });
   });
   // Presence is part of the scheduler, not a background role: it runs in every coordinator, tests included.
   const presence = startLoop('presence', config.heartbeatMs, deps.log, () => {

@@ -1,13 +1,13 @@
 // The coordinator's HTTP surface that the page and operators depend on: cross-origin isolation headers
 // (the page's WASM threads need them) and the admin route that turns WAT listings into jobs, with the
 // CORS flag deciding whether browsers may take them.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '../../server/coordinator.ts';
 import { CROSS_ORIGIN_FEATURE } from '../../shared/jobs/url.ts';
-import { CreditResponse, LeaderboardResponse } from '../../shared/protocol/http.ts';
+import { CreditResponse, LeaderboardResponse, StatsResponse } from '../../shared/protocol/http.ts';
 import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol/version.ts';
 import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
@@ -36,6 +36,37 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
       expect(res.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
       expect(res.headers.get('cross-origin-embedder-policy'), path).toBe('credentialless');
     }
+  });
+
+  it('registration: checks nickname and team, refuses a taken nickname whatever its case, stores only the token hash', async () => {
+    const register = (body: unknown) => fetch(`${coord.url}/api/volunteers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const bad of [{ nickname: 'ab' }, { nickname: 'has space' }, { nickname: 'x'.repeat(31) }, { nickname: 'okname', team: 'no/slash' }, {}]) {
+      const res = await register(bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'bad_request', detail: expect.stringMatching(/nickname|team|expected/i) });
+    }
+    const first = await register({ nickname: `Reg-${backend}`, team: 'crew' });
+    expect(first.status).toBe(201);
+    const { id, token } = (await first.json()) as { id: number; token: string };
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const again = await register({ nickname: `reg-${backend.toUpperCase()}` });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: 'nickname_taken' });
+    const [row] = await t.db.rows<Record<string, unknown>>(sql`select * from volunteers where id = ${id}`);
+    expect(row!.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(Object.values(row!).map(String)).not.toContain(token);
+  });
+
+  it('/healthz names the database; /api/stats counts jobs by kind and state', async () => {
+    expect(await (await fetch(`${coord.url}/healthz`)).json()).toMatchObject({ ok: true, database: backend, coordinator: coord.deps.config.coordinatorId });
+    await t.db.rows(sql`update jobs set state = 'failed' where state in ('queued', 'active')`);
+    const before = StatsResponse.parse(await (await fetch(`${coord.url}/api/stats`)).json());
+    await enqueueJobs(t.db, [{ kind: 'noop', payload: { seq: 1 } }, { kind: 'noop', payload: { seq: 2 } }]);
+    await t.db.rows(sql`update jobs set state = 'failed' where id = (select max(id) from jobs where kind = 'noop')`);
+    const after = StatsResponse.parse(await (await fetch(`${coord.url}/api/stats`)).json());
+    expect(after.jobs.noop?.queued ?? 0).toBe((before.jobs.noop?.queued ?? 0) + 1);
+    expect(after.jobs.noop?.failed ?? 0).toBe((before.jobs.noop?.failed ?? 0) + 1);
+    expect(after.coordinator).toBe(coord.deps.config.coordinatorId);
   });
 
   const post = (body: unknown, token: string | null = 'test-admin-token') =>

@@ -120,6 +120,15 @@ describe.each(dbBackends())('socket.io protocol on %s', (backend) => {
     expect(await again.emitWithAck('job:complete', { leaseId, result: result([...honest].reverse()) })).toEqual({ ok: true, duplicate: false });
   });
 
+  it('answers an unknown event with bad_request at once, naming the events it speaks', async () => {
+    const s = open({ token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' });
+    await connected(s);
+    const t0 = Date.now();
+    const ack = await s.timeout(5_000).emitWithAck('job:requets', { max: 1 });
+    expect(ack).toMatchObject({ ok: false, reason: 'bad_request', detail: expect.stringMatching(/unknown event 'job:requets'.*job:request/) });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+
   it('only hands out jobs whose kind and features the client declared', async () => {
     await clearQueue();
     await enqueueJobs(t.db, [{ kind: 'noop', payload: { seq: 2 }, requires: ['fetch:cross-origin'] }]);
