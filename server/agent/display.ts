@@ -44,7 +44,9 @@ export function createDisplay(mode: DisplayMode, totals: AgentTotals, streams: D
     const s = totals.summary();
     const jobs = [...totals.current.values()].join(', ') || 'idle';
     const rejected = s.jobsRejected ? `, ${s.jobsRejected} rejected` : '';
-    return `[${totals.state}] jobs ${s.jobsDone} done, ${s.jobsFailed} failed${rejected} | items ${s.items} (${s.itemsPerSecond}/s), kept ${s.kept} | ${jobs}`;
+    // images not scored (any status but ok): opt-outs, bombs, CORS, dead hosts...
+    const notScored = Object.entries(s.statuses).reduce((n, [k, v]) => (k === 'ok' ? n : n + v), 0);
+    return `[${totals.state}] jobs ${s.jobsDone} done, ${s.jobsFailed} failed${rejected} | items ${s.items} (${s.itemsPerSecond}/s), kept ${s.kept}, not scored ${notScored} | ${jobs}`;
   };
   if (mode === 'tty') {
     timer = setInterval(() => err.write(`\r\x1b[2K${line().slice(0, (err.columns || 120) - 1)}`), 500);

@@ -60,7 +60,7 @@ describe('agent display', () => {
     expect(tty).not.toMatch(/job 11 \(url\) done/);
     expect(tty).toMatch(/job 12 \(url\) failed: network_error/);
     const last = tty.split('\r\x1b[2K').at(-1)!;
-    expect(last).toBe('[refused] jobs 1 done, 1 failed, 1 rejected | items 4 (' + last.match(/\(([\d.]+)\/s\)/)![1] + '/s), kept 2 | idle\n');
+    expect(last).toBe('[refused] jobs 1 done, 1 failed, 1 rejected | items 4 (' + last.match(/\(([\d.]+)\/s\)/)![1] + '/s), kept 2, not scored 1 | idle\n');
   });
 
   it('json writes one parseable line per event to stdout, none for progress, nothing to stderr', () => {
@@ -70,5 +70,20 @@ describe('agent display', () => {
     expect(lines.map((l) => l.event)).toEqual(['state', 'job:start', 'job:done', 'job:start', 'job:done', 'job:start', 'job:done', 'warning', 'state']);
     expect(lines[4]).toMatchObject({ jobId: '12', kind: 'url', ok: false, accepted: true, reason: 'network_error' });
     expect(lines[8]).toMatchObject({ state: 'refused', detail: 'version_too_old: update crawlswarm' });
+  });
+});
+
+describe('agent live line', () => {
+  it('shows each running job with its progress, as a percentage where the job knows its size', () => {
+    const err: string[] = [];
+    const d = createDisplay('tty', new AgentTotals(), { err: { write: (t: string) => err.push(t), columns: 300 }, out: { write: () => {} } });
+    const w = job('21', 'wat');
+    const u = job('22', 'url');
+    d.onEvent({ type: 'job:start', job: w });
+    d.onEvent({ type: 'job:progress', job: w, progress: { done: 10, unit: 'records', bytes: 50_000, totalBytes: 200_000 } });
+    d.onEvent({ type: 'job:start', job: u });
+    d.onEvent({ type: 'job:progress', job: u, progress: { done: 30, total: 100, unit: 'images' } });
+    d.close();
+    expect(err.join('').split('\r\x1b[2K').at(-1)).toMatch(/\| wat #21 10 records 25%, url #22 30\/100 images 30%\n$/);
   });
 });
