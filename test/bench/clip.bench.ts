@@ -5,7 +5,7 @@
 // onnxruntime-web is compared with onnxruntime-node at the same dtype and batch (ratio = web / node).
 import { availableParallelism } from 'node:os';
 import * as ortWeb from 'onnxruntime-web';
-import { createOrtNodeBackend } from '../../server/clip/ortNode.ts';
+import { createOrtNodeBackend, cudaProviderInstalled } from '../../server/clip/ortNode.ts';
 import { createOrtWebBackend, type OrtModule } from '../../shared/clip/ortWeb.ts';
 import { createClipSession, type ClipBackend, type ClipSession } from '../../shared/clip/runner.ts';
 import { cachedVitB32, dirLoader, testPixels, testTokenRows } from '../helpers/models.ts';
@@ -77,6 +77,20 @@ const bench: Bench = {
         else await s.release();
       }
     }
+
+    // CUDA where onnxruntime-node's CUDA provider is installed (a GPU host): fp32, against CPU fp32.
+    if (cudaProviderInstalled()) {
+      const r = await createClipSession({ manifest, backend: backends[0]!, devices: ['cuda'], load: dirLoader(dir), dtype: 'fp32', maxBatch: 32 });
+      if (!r.ok) ctx.log(`CUDA: ${r.detail}`);
+      else {
+        for (const batch of imageBatches) {
+          const value = await rate(batch, minSeconds, minIterations, maxIterations, () => r.session.embedImages(pixels.subarray(0, batch * 3 * S * S)));
+          ctx.log(`node-cuda fp32 images batch ${batch}: ${value.toFixed(2)}/s`);
+          results.push({ name: `clip vit-b-32 node-cuda fp32 images batch ${batch}`, value, unit: 'images/s', baseline: figures.get(`node-cpu fp32 images batch ${batch}`) ?? null, note: 'onnxruntime-node CUDA provider vs CPU' });
+        }
+        await r.session.release();
+      }
+    } else ctx.log('CUDA: onnxruntime-node has no CUDA provider here (npm i onnxruntime-node --onnxruntime-node-install=cuda12 on a GPU host); skipped');
 
     // q8 drift against fp32 on the same 8 images x 8 texts (all 64 pairs).
     const fp = sessions.get('fp32')!;
