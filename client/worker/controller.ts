@@ -183,7 +183,7 @@ export function createController(): VolunteerWorkerApi {
       token: opts.token,
       kind: 'browser',
       capabilities: { jobKinds, backends: clip ? [clip.info.device] : [], features: [], maxJobs: settings.maxJobs },
-      executors: { wat: createWatExecutor({ bucket }), url: urlExecutor() },
+      executors: { wat: createWatExecutor({ bucket, allowPrivate: PAGE_ON_PRIVATE_HOST }), url: urlExecutor() },
       userAgent: navigator.userAgent.slice(0, 300),
       onEvent: (e: WorkClientEvent) => {
         switch (e.type) {

@@ -6,17 +6,25 @@ import type { JobExecutor } from '../../shared/client/executor.ts';
 import { runWatJob, type WatExtract } from '../../shared/jobs/watJob.ts';
 import { WatPayload } from '../../shared/jobs/wat.ts';
 import { createEldDetector, extractWat, openWatUrl, type LanguageDetector } from '../../shared/wat/index.ts';
+import { checkUrlHost } from '../../shared/net/address.ts';
 import { throttled, type ByteBucket } from './limits.ts';
 
 export interface WatExecutorOptions {
   fetchFn?: typeof fetch;
+  /** Fetch WAT files from loopback, private and local-name hosts too (a page served from one; see controller). */
+  allowPrivate?: boolean;
   bucket: ByteBucket | null;
   /** Loaded once per worker, on the first WAT job. */
   detector?: () => Promise<LanguageDetector>;
 }
 
 export function createWatExecutor(opts: WatExecutorOptions): JobExecutor {
-  const fetchFn: typeof fetch = (input, init) => (opts.fetchFn ?? fetch)(input, { mode: 'cors', credentials: 'omit', ...init });
+  const fetchFn: typeof fetch = async (input, init) => {
+    // the same rule as for images: no request at all to the volunteer's own network
+    const host = checkUrlHost(new URL(input instanceof Request ? input.url : String(input)).hostname, opts.allowPrivate);
+    if (!host.ok) throw Object.assign(new Error(host.detail), { code: 'BLOCKED_ADDRESS' });
+    return (opts.fetchFn ?? fetch)(input, { mode: 'cors', credentials: 'omit', ...init });
+  };
   let detector: Promise<LanguageDetector> | null = null;
   const loadDetector = () => (detector ??= (opts.detector ?? (() => createEldDetector('small')))());
 

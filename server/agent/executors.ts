@@ -32,13 +32,19 @@ function badPayload(kind: string, error: { issues: { path: PropertyKey[]; messag
 }
 
 /** WAT jobs in Node: zlib inflation, file or HTTP(S) source with byte ranges. */
-export const watExecutor: JobExecutor = {
-  async run(job, ctx) {
-    const parsed = WatPayload.safeParse(job.payload);
-    if (!parsed.success) return badPayload('wat', parsed.error);
-    return runWatJob(parsed.data, (url, opts) => extractWatFromLocation(url, opts), ctx);
-  },
-};
+/**
+ * WAT jobs in Node: zlib, with the download going through `fetchFn`. The agent passes its guarded fetch
+ * (address checks on every hop, User-Agent, the bandwidth cap): the WAT URL comes from the coordinator.
+ */
+export function createWatExecutor(opts: { fetchFn: typeof fetch }): JobExecutor {
+  return {
+    async run(job, ctx) {
+      const parsed = WatPayload.safeParse(job.payload);
+      if (!parsed.success) return badPayload('wat', parsed.error);
+      return runWatJob(parsed.data, (url, o) => extractWatFromLocation(url, { ...o, fetchFn: opts.fetchFn }), ctx, opts.fetchFn);
+    },
+  };
+}
 
 export interface UrlExecutorDeps {
   fetcher: Fetcher;
@@ -57,7 +63,9 @@ export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
       if (!parsed.success) return badPayload('url', parsed.error);
       const payload = parsed.data;
       let loaded = await deps.model();
-      if (loaded.ok && loaded.model.manifestHash !== payload.model.hash) loaded = await deps.model(true); // the coordinator switched models
+      // Look again when the coordinator switched models, and after a failed load (a restart, a broken
+      // download): a failure is not kept, or every later URL job would fail with it.
+      if (!loaded.ok || loaded.model.manifestHash !== payload.model.hash) loaded = await deps.model(true);
       if (!loaded.ok) return { ok: false, reason: 'model_unavailable', detail: `${loaded.reason}: ${loaded.detail}`, transient: true };
       if (loaded.model.manifestHash !== payload.model.hash) {
         return { ok: false, reason: 'model_mismatch', detail: `job wants model ${payload.model.hash.slice(0, 12)}, the coordinator serves ${loaded.model.manifestHash.slice(0, 12)}`, transient: true };

@@ -32,5 +32,15 @@ export async function main(argv: string[]): Promise<number | undefined> {
     process.stdout.write(command.usage.trimEnd() + '\n');
     return 0;
   }
-  return command.run(rest);
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    // node:util parseArgs: an unknown flag or a missing value is the user's mistake, not a crash
+    const code = (err as { code?: string }).code ?? '';
+    if (code.startsWith('ERR_PARSE_ARGS_')) {
+      process.stderr.write(`crawlswarm ${name}: ${(err as Error).message}. Run 'crawlswarm ${name} --help'.\n`);
+      return 2;
+    }
+    throw err;
+  }
 }

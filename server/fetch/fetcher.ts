@@ -76,6 +76,8 @@ export interface FetcherDeps {
   /** All addresses of a host name (node:dns lookup with all: true by default). */
   lookup: (hostname: string) => Promise<ResolvedAddress[]>;
   clock: Clock;
+  /** A bandwidth cap shared with other downloads (the agent's WAT files); else one from the options. */
+  bucket?: TokenBucket | null;
 }
 const defaultDeps: FetcherDeps = {
   lookup: (hostname) => dnsLookup(hostname, { all: true, verbatim: true }),
@@ -147,7 +149,7 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
   const global = new Semaphore(o.concurrency);
   const perHost = new KeyedSemaphore(o.perHostConcurrency);
   const memory = new HostFailureMemory(o.hostFailureThreshold, o.hostFailureMemoryMs, d.clock);
-  const bucket = o.bandwidthBytesPerSecond ? new TokenBucket(o.bandwidthBytesPerSecond, d.clock) : null;
+  const bucket = d.bucket !== undefined ? d.bucket : o.bandwidthBytesPerSecond ? new TokenBucket(o.bandwidthBytesPerSecond, d.clock) : null;
   // host name -> the addresses checked last for it (all of them passed). Sockets resolve only through this
   // table; with several addresses Node may try them in turn (happy eyeballs), all checked.
   // Entries are counted by the hops using them and dropped when none is, so a long run does not keep

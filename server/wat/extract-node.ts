@@ -6,10 +6,10 @@ import { createZlibMemberInflater } from './zlib-inflater.ts';
 
 export async function extractWatFromLocation(
   location: string,
-  opts: ExtractOptions & { range?: ByteRange; signal?: AbortSignal; chunkBytes?: number } = {},
+  opts: ExtractOptions & { range?: ByteRange; signal?: AbortSignal; chunkBytes?: number; fetchFn?: typeof fetch } = {},
 ): Promise<{ ok: true; summary: ExtractSummary } | SourceFailure> {
-  const { range, signal, chunkBytes, ...extractOptions } = opts;
-  const source = await openWatSource(location, { range, signal, chunkBytes });
+  const { range, signal, chunkBytes, fetchFn, ...extractOptions } = opts;
+  const source = await openWatSource(location, { range, signal, chunkBytes, fetchFn });
   if (!source.ok) return source;
   const summary = await extractWat(source.chunks, {
     inflater: createZlibMemberInflater(),

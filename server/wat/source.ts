@@ -30,12 +30,12 @@ function isUrl(location: string): boolean {
 /** Opens a file path or an http(s) URL. The returned iterable closes the file / aborts the body when left early. */
 export async function openWatSource(
   location: string,
-  opts: { range?: ByteRange; chunkBytes?: number; signal?: AbortSignal } = {},
+  opts: { range?: ByteRange; chunkBytes?: number; signal?: AbortSignal; fetchFn?: typeof fetch } = {},
 ): Promise<WatSource | SourceFailure> {
   const start = opts.range?.start ?? 0;
   const endOffset = opts.range?.end ?? Number.POSITIVE_INFINITY;
   if (!Number.isSafeInteger(start) || start < 0) return { ok: false, reason: 'bad_range', detail: `bad start ${start}`, transient: false };
-  if (isUrl(location)) return openWatUrl(location, { range: opts.range, signal: opts.signal });
+  if (isUrl(location)) return openWatUrl(location, { range: opts.range, signal: opts.signal, fetchFn: opts.fetchFn });
   let size: number;
   try {
     const st = await stat(location);

@@ -1,7 +1,7 @@
 // A WAT job, the same in the agent and the page: work out the byte range of the slice, run the extraction
 // (injected: zlib in Node, DecompressionStream in a browser), collect the candidates and report progress.
 import type { ExecutionContext, ExecutionOutcome } from '../client/executor.ts';
-import type { ByteRange, SourceFailure } from '../wat/source.ts';
+import { fetchFailure, type ByteRange, type SourceFailure } from '../wat/source.ts';
 import type { Candidate, ExtractProgress, ExtractSummary } from '../wat/types.ts';
 import { MAX_WAT_CANDIDATES, type WatPayload, type WatResult } from './wat.ts';
 
@@ -26,7 +26,8 @@ export async function remoteSize(url: string, signal: AbortSignal, fetchImpl: ty
     if (!Number.isFinite(len) || len <= 0) return { ok: false, reason: 'http_error', detail: `HEAD ${url}: no Content-Length, cannot slice`, transient: false };
     return len;
   } catch (err) {
-    return { ok: false, reason: 'network_error', detail: `HEAD ${url}: ${(err as Error).message}`, transient: true };
+    const f = fetchFailure(err);
+    return { ...f, detail: `HEAD ${url}: ${f.detail}` };
   }
 }
 

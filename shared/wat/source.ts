@@ -26,7 +26,7 @@ export type WatSource = {
 
 export type SourceFailure = {
   ok: false;
-  reason: 'not_found' | 'http_error' | 'network_error' | 'range_not_satisfiable' | 'bad_range';
+  reason: 'not_found' | 'http_error' | 'network_error' | 'range_not_satisfiable' | 'bad_range' | 'blocked_address';
   detail: string;
   /** Whether a retry later may succeed. */
   transient: boolean;
@@ -54,6 +54,14 @@ export async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGe
   }
 }
 
+/** A fetch that threw: a refused address (a guarded fetch's BLOCKED_ADDRESS, or a page's own check) is for
+ * good; anything else may pass. */
+export function fetchFailure(e: unknown): SourceFailure {
+  const err = e as Error & { code?: string };
+  if (err?.code === 'BLOCKED_ADDRESS') return { ok: false, reason: 'blocked_address', detail: err.message, transient: false };
+  return { ok: false, reason: 'network_error', detail: err?.message ?? String(e), transient: true };
+}
+
 /** Fetches a WAT (or a slice of one) with a Range request; `fetchFn` defaults to the global fetch. */
 export async function openWatUrl(
   url: string,
@@ -69,7 +77,7 @@ export async function openWatUrl(
     // Open-ended on purpose: the last member of the slice may run past `end`.
     res = await (opts.fetchFn ?? fetch)(url, { headers: start > 0 ? { range: `bytes=${start}-` } : {}, signal: controller.signal });
   } catch (e) {
-    return { ok: false, reason: 'network_error', detail: (e as Error).message, transient: true };
+    return fetchFailure(e);
   }
   if (res.status === 416) {
     await res.body?.cancel();

@@ -135,6 +135,20 @@ describe('crawlswarm agent', () => {
     expect(worker!.capabilities.backends).toEqual(cudaProviderInstalled() ? ['cuda', 'cpu'] : ['cpu']);
   });
 
+  it('bad flags exit 2 with a reason, not a stack trace', async () => {
+    for (const [args, why] of [
+      [['--fetches', '0'], /--fetches must be an integer/],
+      [['--fetches', 'lots'], /--fetches must be an integer/],
+      [['--concurrency', '0'], /--concurrency must be an integer/],
+      [['--bogus'], /Unknown option '--bogus'.*crawlswarm agent --help/],
+    ] as const) {
+      const agent = startAgent(['--server', coord.url, '--token', 'x'.repeat(43), ...args], env());
+      expect(await agent.exit, args.join(' ')).toBe(2);
+      expect(agent.stderr).toMatch(why);
+      expect(agent.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('exits with a clear reason when its token is refused', async () => {
     const agent = startAgent(['--server', coord.url, '--token', 'x'.repeat(43), '--dry-run', '--json'], env());
     expect(await agent.exit).toBe(1);

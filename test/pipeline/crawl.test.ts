@@ -12,7 +12,8 @@ import { sql } from 'drizzle-orm';
 import express from 'express';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentTokenizer, createUrlExecutor, watExecutor } from '../../server/agent/executors.ts';
+import { agentTokenizer, createUrlExecutor, createWatExecutor } from '../../server/agent/executors.ts';
+import { createGuardedFetch } from '../../server/fetch/guardedFetch.ts';
 import { loadCoordinatorModel, type ModelLoad } from '../../server/agent/modelClient.ts';
 import { runAssimilatorOnce } from '../../server/assimilator.ts';
 import type { Coordinator } from '../../server/coordinator.ts';
@@ -94,7 +95,7 @@ describe.each(dbBackends())('crawl pipeline on %s', (backend) => {
       url: coord.url, token, kind: 'node',
       capabilities: { jobKinds: ['wat', 'url'], backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: 2 },
       executors: {
-        wat: watExecutor,
+        wat: createWatExecutor({ fetchFn: createGuardedFetch({ allowPrivate: true }) }),
         url: createUrlExecutor({ fetcher, tokenizer: agentTokenizer(), model: (refresh) => (model && !refresh ? model : (model = loadCoordinatorModel(coord.url, { cacheDir }))) }),
       },
       idlePollMs: 100,

@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watExecutor } from '../../server/agent/executors.ts';
+import { createWatExecutor } from '../../server/agent/executors.ts';
+import { createGuardedFetch } from '../../server/fetch/guardedFetch.ts';
 import { extractWatFromLocation } from '../../server/wat/extract-node.ts';
 import { progressFraction, type Progress } from '../../shared/protocol/job.ts';
 import { parseRange } from '../../server/wat/source.ts';
@@ -158,6 +159,7 @@ describe('HTTP source on 127.0.0.1', () => {
     const progress: Progress[] = [];
     const ctx = { signal: new AbortController().signal, progress: (p: Progress) => void progress.push(p) };
     const size = readFileSync(gzFile).byteLength;
+    const watExecutor = createWatExecutor({ fetchFn: createGuardedFetch({ allowPrivate: true }) });
     const out = await watExecutor.run({ jobId: '1', leaseId: randomUUID(), kind: 'wat', leaseDeadline: '', payload: { url: `${base}/slices.wat.gz`, crawl: null, slice: { index: 1, count: 2 }, range: null } }, ctx);
     expect(out.ok).toBe(true);
     expect(progress.length).toBeGreaterThan(0);

@@ -3,11 +3,13 @@ import { WorkClient } from '../../../shared/client/workClient.ts';
 import { obtainToken } from '../../agent/credentials.ts';
 import { AgentTotals, createDisplay, type DisplayMode } from '../../agent/display.ts';
 import type { JobExecutor } from '../../../shared/client/executor.ts';
-import { agentTokenizer, createUrlExecutor, noopExecutor, watExecutor } from '../../agent/executors.ts';
+import { agentTokenizer, createUrlExecutor, createWatExecutor, noopExecutor } from '../../agent/executors.ts';
 import { loadCoordinatorModel, type ModelLoad } from '../../agent/modelClient.ts';
 import type { Device } from '../../../shared/clip/manifest.ts';
 import { cudaProviderInstalled, ortNodeDevices } from '../../clip/ortNode.ts';
 import { createFetcher } from '../../fetch/fetcher.ts';
+import { createGuardedFetch } from '../../fetch/guardedFetch.ts';
+import { TokenBucket } from '../../fetch/limits.ts';
 import { parseByteRate } from '../../fetch/rate.ts';
 import type { Command } from '../command.ts';
 
@@ -57,6 +59,11 @@ Options:
       process.stderr.write('crawlswarm agent: --concurrency must be an integer from 1 to 64\n');
       return 2;
     }
+    const fetches = Number(values.fetches ?? 64);
+    if (!Number.isInteger(fetches) || fetches < 1 || fetches > 1024) {
+      process.stderr.write('crawlswarm agent: --fetches must be an integer from 1 to 1024\n');
+      return 2;
+    }
     let token: string;
     try {
       token = await obtainToken(server, { token: values.token ?? process.env.CRAWLSWARM_TOKEN, nickname: values.nickname, team: values.team });
@@ -70,14 +77,15 @@ Options:
       return 2;
     }
     const bandwidth = rate?.ok ? rate.bytesPerSecond : null;
-    const fetcher = createFetcher({
-      concurrency: Number(values.fetches ?? 64), bandwidthBytesPerSecond: bandwidth, allowPrivate: values['allow-private'] ?? false,
-    });
+    // one cap for all downloads, images and WAT files together
+    const bucket = bandwidth ? new TokenBucket(bandwidth) : null;
+    const allowPrivate = values['allow-private'] ?? false;
+    const fetcher = createFetcher({ concurrency: fetches, bandwidthBytesPerSecond: bandwidth, allowPrivate }, { bucket });
     let model: Promise<ModelLoad> | null = null;
     const executors: Record<string, JobExecutor> = values['dry-run']
       ? { noop: noopExecutor }
       : {
-          wat: watExecutor,
+          wat: createWatExecutor({ fetchFn: createGuardedFetch({ allowPrivate, bucket }) }),
           url: createUrlExecutor({
             fetcher,
             tokenizer: agentTokenizer(),
