@@ -126,7 +126,7 @@ export function createController(): VolunteerWorkerApi {
             return { ok: false, reason: 'model_mismatch', detail: `job wants ${parsed.data.model.id} ${want.slice(0, 12)}, this tab has ${model?.manifest.id} ${model?.hash.slice(0, 12)}`, transient: true };
           }
         }
-        const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, allowPrivate: PAGE_ON_PRIVATE_HOST });
+        const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, mean: model.manifest.mean, std: model.manifest.std, allowPrivate: PAGE_ON_PRIVATE_HOST });
         return runUrlJob(parsed.data, { prepare, session: clip.session, tokenizer: tokenizer!, concurrency: settings?.parallelDownloads ?? 4, batchSize: URL_BATCH }, ctx);
       },
     };

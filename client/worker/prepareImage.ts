@@ -18,7 +18,7 @@ import { sha256HexWeb } from '../../shared/image/hash.ts';
 import type { ImageHeader } from '../../shared/image/header.ts';
 import { checkXRobotsTag } from '../../shared/image/robots.ts';
 import { checkUrlHost } from '../../shared/net/address.ts';
-import { pixelsToClipTensor } from '../../shared/image/tensor.ts';
+import { pixelsToClipTensor, tablesFor } from '../../shared/image/tensor.ts';
 import type { PreparedImage, UrlJobDeps } from '../../shared/jobs/urlJob.ts';
 import type { UrlJobItem } from '../../shared/jobs/url.ts';
 import type { ByteBucket, HostSlots } from './limits.ts';
@@ -34,6 +34,9 @@ export interface BrowserPrepareOptions {
   decode: DecodeToClip;
   /** Side of the CLIP input (manifest.imageSize). */
   size: number;
+  /** The model's normalisation (manifest mean and std); CLIP's by default. */
+  mean?: readonly number[];
+  std?: readonly number[];
   limits?: ImageLimits;
   /** Body cap, checked against Content-Length and while streaming. Default 10 MiB (as the agent). */
   maxBytes?: number;
@@ -221,7 +224,7 @@ export function createBrowserPrepare(opts: BrowserPrepareOptions): UrlJobDeps['p
       } catch (e) {
         return outcome('decode-error', (e as Error).message || 'the browser could not decode it', { httpStatus, bytes: total, sha256, width: header.width, height: header.height });
       }
-      pixelsToClipTensor(rgba, { width: opts.size, height: opts.size, channels: 4 }, out, offset);
+      pixelsToClipTensor(rgba, { width: opts.size, height: opts.size, channels: 4 }, out, offset, opts.mean && opts.std ? tablesFor(opts.mean, opts.std) : undefined);
       return { status: 'ok', httpStatus, bytes: total, width: header.width, height: header.height, sha256 };
     } finally {
       clearTimeout(timer);

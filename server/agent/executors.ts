@@ -71,13 +71,14 @@ export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
         return { ok: false, reason: 'model_mismatch', detail: `job wants model ${payload.model.hash.slice(0, 12)}, the coordinator serves ${loaded.model.manifestHash.slice(0, 12)}`, transient: true };
       }
       const tokenizer = await deps.tokenizer();
+      const { imageSize: size, mean, std } = loaded.model.session.manifest;
       return runUrlJob(payload, {
         session: loaded.model.session,
         tokenizer,
         concurrency: deps.fetcher.options.concurrency,
         batchSize: deps.batchSize ?? 16,
         async prepare(item, out, offset, signal) {
-          const { result } = await fetchAndPrepare(deps.fetcher, item.url, { out, offset, signal });
+          const { result } = await fetchAndPrepare(deps.fetcher, item.url, { out, offset, signal, size, mean, std });
           return { status: result.status, httpStatus: result.httpStatus, bytes: result.bytes, width: result.width, height: result.height, sha256: result.sha256, detail: result.detail };
         },
       }, ctx);

@@ -28,6 +28,10 @@ export interface ProcessOptions {
   /** Where to write the tensor: a batch tensor and the element offset of this image's slot. */
   out?: Float32Array;
   offset?: number;
+  /** The model's input: side and normalisation (its manifest); CLIP ViT-B/32's by default. */
+  size?: number;
+  mean?: readonly number[];
+  std?: readonly number[];
   signal?: AbortSignal;
   /** Monotonic clock in ms, injected for tests. */
   nowMs?: () => number;
@@ -42,7 +46,7 @@ export async function fetchAndPrepare(fetcher: Fetcher, url: string, options: Pr
     const result: UrlResult = { ...common, status: fetched.status, bytes: fetched.bytesRead, format: null, width: null, height: null, sha256: null, seconds: (now() - started) / 1000, detail: fetched.detail };
     return { result, tensor: null };
   }
-  const prepared = await prepareImage(fetched.body, { limits: fetcher.options.imageLimits, out: options.out, offset: options.offset });
+  const prepared = await prepareImage(fetched.body, { limits: fetcher.options.imageLimits, out: options.out, offset: options.offset, size: options.size, mean: options.mean, std: options.std });
   const bytes = fetched.body.length;
   const seconds = (now() - started) / 1000;
   if (!prepared.ok) {

@@ -6,12 +6,15 @@ import sharp from 'sharp';
 import { checkImageBytes } from '../../shared/image/checks.ts';
 import { CLIP_IMAGE_SIZE, DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../../shared/image/clip.ts';
 import type { ImageFormat } from '../../shared/image/header.ts';
-import { pixelsToClipTensor, type PixelLayout } from '../../shared/image/tensor.ts';
+import { pixelsToClipTensor, tablesFor, type PixelLayout } from '../../shared/image/tensor.ts';
 
 export interface PrepareOptions {
   limits?: ImageLimits;
-  /** Side of the square CLIP input (224 for ViT-B/32). */
+  /** Side of the square CLIP input (the manifest's imageSize; 224 for ViT-B/32). */
   size?: number;
+  /** The model's normalisation (manifest mean and std); CLIP's by default. */
+  mean?: readonly number[];
+  std?: readonly number[];
   /** A preallocated (batch) tensor to write into, at element `offset`; a new one is made otherwise. */
   out?: Float32Array;
   offset?: number;
@@ -107,6 +110,7 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions = 
   }
   const layout: PixelLayout = { width: size, height: size, channels: channels as PixelLayout['channels'] };
   const offset = options.offset ?? 0;
-  const tensor = pixelsToClipTensor(new Uint8Array(data.buffer, data.byteOffset, data.length), layout, options.out, offset);
+  const tables = options.mean && options.std ? tablesFor(options.mean, options.std) : undefined;
+  const tensor = pixelsToClipTensor(new Uint8Array(data.buffer, data.byteOffset, data.length), layout, options.out, offset, tables);
   return { ok: true, format: header.format, width: header.width, height: header.height, sha256, tensor, offset };
 }

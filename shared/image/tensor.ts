@@ -21,6 +21,15 @@ export function clipLookupTables(mean: readonly number[] = CLIP_MEAN, std: reado
 
 const DEFAULT_TABLES = /* pure constant data, not state */ clipLookupTables();
 
+/** The tables for a model's mean and std (its manifest), built once per distinct pair. */
+const tableCache = new Map<string, Float32Array[]>();
+export function tablesFor(mean: readonly number[], std: readonly number[]): Float32Array[] {
+  const key = `${mean.join(',')}/${std.join(',')}`;
+  let t = tableCache.get(key);
+  if (!t) tableCache.set(key, (t = clipLookupTables(mean, std)));
+  return t;
+}
+
 /**
  * Writes 3 x height x width floats into `out` starting at element `offset` (so a batch tensor of shape
  * [N, 3, 224, 224] is filled in place: offset = i * 3 * 224 * 224), and returns `out`.

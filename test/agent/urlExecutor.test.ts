@@ -23,3 +23,40 @@ describe('agent URL executor', () => {
     await fetcher.close();
   });
 });
+
+describe('agent URL executor preprocessing', () => {
+  it("prepares images at the model's own imageSize, mean and std (from its manifest), not CLIP ViT-B/32's", async () => {
+    const { startFixtureWeb } = await import('../helpers/fixtureWeb.ts');
+    const { prepareImage } = await import('../../server/image/prepare.ts');
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const web = await startFixtureWeb({ hosts: [{ ip: '127.0.0.2' }] });
+    const fetcher = createFetcher({ allowPrivate: true });
+    try {
+      const manifest = { imageSize: 64, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], embeddingSize: 2, contextLength: 77, threshold: 0.28 };
+      const seen: Float32Array[] = [];
+      const session = {
+        manifest, modelHash: 'b'.repeat(64),
+        embedImages: async (px: Float32Array) => (seen.push(px.slice()), { ok: true, embeddings: new Float32Array((px.length / (3 * 64 * 64)) * 2).fill(Math.SQRT1_2) }),
+        embedTexts: async (ids: unknown[]) => ({ ok: true, embeddings: new Float32Array(ids.length * 2).fill(Math.SQRT1_2) }),
+        score: (a: Float32Array) => new Float32Array(a.length / 2).fill(1),
+        keep: () => true,
+      };
+      const model = async (): Promise<ModelLoad> => ({ ok: true, model: { session: session as never, manifestHash: 'a'.repeat(64) } });
+      const executor = createUrlExecutor({ fetcher, model, tokenizer: agentTokenizer() });
+      const payload = { model: { id: 'm', hash: 'a'.repeat(64) }, items: [{ id: 1, url: web.urlFor(0, '/images/skimage-rocket.jpg'), alt: 'a rocket' }] };
+      const out = await executor.run({ jobId: '1', leaseId: randomUUID(), kind: 'url', leaseDeadline: '', payload }, { signal: new AbortController().signal, progress: () => {} });
+      expect(out).toMatchObject({ ok: true, result: { counts: { ok: 1 } } });
+      expect(seen[0]!.length).toBe(3 * 64 * 64);
+      const bytes = readFileSync(join(import.meta.dirname, '../fixtures/images/skimage-rocket.jpg'));
+      const want = await prepareImage(bytes, { size: 64, mean: manifest.mean, std: manifest.std });
+      const clipDefaults = await prepareImage(bytes, { size: 64 });
+      if (!want.ok || !clipDefaults.ok) throw new Error('prepare failed');
+      expect(Array.from(seen[0]!.subarray(0, 16))).toEqual(Array.from(want.tensor.subarray(0, 16)));
+      expect(Array.from(seen[0]!.subarray(0, 16))).not.toEqual(Array.from(clipDefaults.tensor.subarray(0, 16)));
+    } finally {
+      await fetcher.close();
+      await web.close();
+    }
+  });
+});

@@ -42,6 +42,15 @@ describe('browser prepare (fetch + checks + decode)', () => {
     expect(out[CLIP_TENSOR_LENGTH]).toBeCloseTo((128 / 255 - 0.48145466) / 0.26862954, 5);
   });
 
+  it("normalises with the model's own mean and std when the manifest gives them", async () => {
+    const out = new Float32Array(3 * 64 * 64);
+    const r = await prepare({ size: 64, mean: [0.5, 0.4, 0.3], std: [0.25, 0.2, 0.1] })(item('/images/skimage-rocket.jpg'), out, 0, new AbortController().signal);
+    expect(r.status).toBe('ok');
+    expect(out[0]).toBeCloseTo((128 / 255 - 0.5) / 0.25, 5);
+    expect(out[64 * 64]).toBeCloseTo((128 / 255 - 0.4) / 0.2, 5);
+    expect(out[2 * 64 * 64]).toBeCloseTo((128 / 255 - 0.3) / 0.1, 5);
+  });
+
   it('a public page never sends a request to loopback, private or local-name hosts', async () => {
     const requested: string[] = [];
     const spy: typeof fetch = (input, init) => {
