@@ -9,7 +9,7 @@ import { UrlPayload, type UrlResult } from '../../shared/jobs/url.ts';
 import type { WatResult } from '../../shared/jobs/wat.ts';
 import type { JobSummary, PageEvent, StartOptions, VolunteerWorkerApi, WorkerSettings } from './api.ts';
 import { loadTokenizer, openClip, type OpenedClip } from './clipSetup.ts';
-import { ByteBucket, HostSlots } from './limits.ts';
+import { ByteBucket, HostSlots, limitAcrossJobs } from './limits.ts';
 import { memoryModelCache, openIdbModelCache, type ModelCache } from './modelCache.ts';
 import { fetchActiveModel, type ActiveModel } from './modelLoader.ts';
 import { createBrowserPrepare, decodeWithImageBitmap } from './prepareImage.ts';
@@ -70,6 +70,7 @@ export function createController(): VolunteerWorkerApi {
   let settings: WorkerSettings | null = null;
   let switching: Promise<void> | null = null;
   const hosts = new HostSlots(PER_HOST);
+  let downloads = new HostSlots(4);
   const bucket = new ByteBucket(0);
 
   async function openCache(emit: (e: PageEvent) => void): Promise<ModelCache> {
@@ -126,7 +127,7 @@ export function createController(): VolunteerWorkerApi {
             return { ok: false, reason: 'model_mismatch', detail: `job wants ${parsed.data.model.id} ${want.slice(0, 12)}, this tab has ${model?.manifest.id} ${model?.hash.slice(0, 12)}`, transient: true };
           }
         }
-        const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, mean: model.manifest.mean, std: model.manifest.std, allowPrivate: PAGE_ON_PRIVATE_HOST });
+        const prepare = limitAcrossJobs(createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, mean: model.manifest.mean, std: model.manifest.std, allowPrivate: PAGE_ON_PRIVATE_HOST }), () => downloads);
         return runUrlJob(parsed.data, { prepare, session: clip.session, tokenizer: tokenizer!, concurrency: settings?.parallelDownloads ?? 4, batchSize: URL_BATCH }, ctx);
       },
     };
@@ -136,6 +137,7 @@ export function createController(): VolunteerWorkerApi {
     if (client) return { ok: true };
     current = { opts, onEvent };
     settings = opts.settings;
+    if (downloads.perHost !== settings.parallelDownloads) downloads = new HostSlots(settings.parallelDownloads);
     bucket.setRate(settings.bandwidthKiBps * 1024);
     const emit = (e: PageEvent) => {
       try {
@@ -231,6 +233,7 @@ export function createController(): VolunteerWorkerApi {
       const prev = settings;
       settings = next;
       bucket.setRate(next.bandwidthKiBps * 1024);
+      if (downloads.perHost !== next.parallelDownloads) downloads = new HostSlots(next.parallelDownloads);
       if (!prev || !current || !client) return;
       if (prev.maxJobs === next.maxJobs && prev.backend === next.backend) return;
       // Capabilities are announced once per connection: reconnect with the new ones.
