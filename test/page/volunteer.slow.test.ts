@@ -175,6 +175,8 @@ describe('volunteer page in headless Chromium', () => {
     expect(await page.locator('[data-testid=leaderboard] tr.me td').allTextContents()).toEqual(['1', 'pagetester', 'testers', '5', '3']);
     await page.screenshot({ path: join(ARTIFACTS, 'running-wasm.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
+    // usable on a phone: nothing wider than the screen, so no sideways scrolling
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(ARTIFACTS, 'running-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1000, height: 900 });
   });
@@ -337,8 +339,9 @@ describe('volunteer page in headless Chromium', () => {
     expect(modelRequests.length).toBe(before);
   });
 
-  it('runs on WebGPU (SwiftShader adapter)', async () => {
-    await page.goto(`${rig.coordinator.url}/?backend=webgpu`);
+  it('left on automatic, runs on WebGPU (SwiftShader adapter) where the browser has one', async () => {
+    await page.goto(`${rig.coordinator.url}/`);
+    expect(await page.evaluate(() => JSON.parse(localStorage.getItem('crawlswarm.settings') ?? '{}').backend)).toBe('auto');
     await page.getByRole('button', { name: 'Start' }).click();
     const line = await waitFor('the WebGPU backend line', async () => {
       const text = (await page.getByTestId('backend').textContent()) ?? '';
