@@ -11,16 +11,9 @@ import { WorkClient, type WorkClientEvent } from '../../shared/client/workClient
 import { NoopPayload, runNoop } from '../../shared/jobs/noop.ts';
 import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/wait.ts';
 
 const LEASE_MS = 1_000;
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(dbBackends())('job lifecycle over socket.io on %s', (backend) => {
   let t: TestDatabase;

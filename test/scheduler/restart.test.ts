@@ -7,15 +7,8 @@ import { WorkClient, type WorkClientState } from '../../shared/client/workClient
 import { NoopPayload, runNoop } from '../../shared/jobs/noop.ts';
 import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { until } from '../helpers/wait.ts';
 import { freePort } from '../helpers/net.ts';
-
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(dbBackends())('clean coordinator restart on %s', (backend) => {
   let t: TestDatabase;

@@ -49,15 +49,20 @@ export async function registerVolunteer(nickname: string, team: string | null, f
   };
 }
 
-export async function fetchStats(fetchFn: typeof fetch = fetch): Promise<StatsResponse | null> {
+/** GET a JSON answer the page only shows: anything unexpected (network, HTTP error, shape) is simply null. */
+async function getChecked<T>(path: string, check: (v: unknown) => v is T, fetchFn: typeof fetch, headers: Record<string, string> = {}): Promise<T | null> {
   try {
-    const res = await fetchFn('/api/stats', { cache: 'no-store' });
+    const res = await fetchFn(path, { cache: 'no-store', headers });
     if (!res.ok) return null;
     const body: unknown = await res.json();
-    return isStats(body) ? body : null;
+    return check(body) ? body : null;
   } catch {
     return null;
   }
+}
+
+export function fetchStats(fetchFn: typeof fetch = fetch): Promise<StatsResponse | null> {
+  return getChecked('/api/stats', isStats, fetchFn);
 }
 
 const isCount = (v: unknown) => {
@@ -76,24 +81,10 @@ function isLeaderboard(v: unknown): v is LeaderboardResponse {
   return !!o && rows(o.volunteers) && rows(o.teams);
 }
 
-export async function fetchCredit(token: string, fetchFn: typeof fetch = fetch): Promise<CreditResponse | null> {
-  try {
-    const res = await fetchFn('/api/me', { cache: 'no-store', headers: { authorization: `Bearer ${token}` } });
-    if (!res.ok) return null;
-    const body: unknown = await res.json();
-    return isCredit(body) ? body : null;
-  } catch {
-    return null;
-  }
+export function fetchCredit(token: string, fetchFn: typeof fetch = fetch): Promise<CreditResponse | null> {
+  return getChecked('/api/me', isCredit, fetchFn, { authorization: `Bearer ${token}` });
 }
 
-export async function fetchLeaderboard(fetchFn: typeof fetch = fetch): Promise<LeaderboardResponse | null> {
-  try {
-    const res = await fetchFn('/api/leaderboard', { cache: 'no-store' });
-    if (!res.ok) return null;
-    const body: unknown = await res.json();
-    return isLeaderboard(body) ? body : null;
-  } catch {
-    return null;
-  }
+export function fetchLeaderboard(fetchFn: typeof fetch = fetch): Promise<LeaderboardResponse | null> {
+  return getChecked('/api/leaderboard', isLeaderboard, fetchFn);
 }
