@@ -1,4 +1,5 @@
 import type { JobExecutor } from '../../shared/client/executor.ts';
+import type { ClipSession } from '../../shared/clip/runner.ts';
 import type { ClipTokenizer } from '../../shared/clip/tokenizer.ts';
 import { NoopPayload, runNoop } from '../../shared/jobs/noop.ts';
 import { UrlPayload } from '../../shared/jobs/url.ts';
@@ -57,6 +58,29 @@ export interface UrlExecutorDeps {
 
 /** URL jobs in Node: the polite fetcher, sharp preprocessing, onnxruntime-node. */
 export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
+  // Sessions in use by running jobs. When the coordinator switches models, the old session (hundreds of MB)
+  // is released once the last job still scoring with it is done.
+  const users = new Map<ClipSession, number>();
+  let current: ClipSession | null = null;
+  const retired = new Set<ClipSession>();
+  const releaseIfIdle = (s: ClipSession) => {
+    if (!retired.has(s) || (users.get(s) ?? 0) > 0) return;
+    retired.delete(s);
+    users.delete(s);
+    void s.release().catch(() => {});
+  };
+  const use = (s: ClipSession): (() => void) => {
+    if (current && current !== s) {
+      retired.add(current);
+      releaseIfIdle(current);
+    }
+    current = s;
+    users.set(s, (users.get(s) ?? 0) + 1);
+    return () => {
+      users.set(s, (users.get(s) ?? 1) - 1);
+      releaseIfIdle(s);
+    };
+  };
   return {
     async run(job, ctx) {
       const parsed = UrlPayload.safeParse(job.payload);
@@ -72,16 +96,21 @@ export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
       }
       const tokenizer = await deps.tokenizer();
       const { imageSize: size, mean, std } = loaded.model.session.manifest;
-      return runUrlJob(payload, {
-        session: loaded.model.session,
-        tokenizer,
-        concurrency: deps.fetcher.options.concurrency,
-        batchSize: deps.batchSize ?? 16,
-        async prepare(item, out, offset, signal) {
-          const { result } = await fetchAndPrepare(deps.fetcher, item.url, { out, offset, signal, size, mean, std });
-          return { status: result.status, httpStatus: result.httpStatus, bytes: result.bytes, width: result.width, height: result.height, sha256: result.sha256, detail: result.detail };
-        },
-      }, ctx);
+      const done = use(loaded.model.session);
+      try {
+        return await runUrlJob(payload, {
+          session: loaded.model.session,
+          tokenizer,
+          concurrency: deps.fetcher.options.concurrency,
+          batchSize: deps.batchSize ?? 16,
+          async prepare(item, out, offset, signal) {
+            const { result } = await fetchAndPrepare(deps.fetcher, item.url, { out, offset, signal, size, mean, std });
+            return { status: result.status, httpStatus: result.httpStatus, bytes: result.bytes, width: result.width, height: result.height, sha256: result.sha256, detail: result.detail };
+          },
+        }, ctx);
+      } finally {
+        done();
+      }
     },
   };
 }

@@ -47,7 +47,8 @@ async function download(url: string, path: string, sha256: string): Promise<{ ok
 
 export async function loadCoordinatorModel(
   server: string,
-  opts: { cacheDir?: string; devices?: Device[]; intraOpThreads?: number } = {},
+  /** `keep`: the model this agent has; returned as it is when the coordinator still serves it. */
+  opts: { cacheDir?: string; devices?: Device[]; intraOpThreads?: number; keep?: LoadedModel } = {},
 ): Promise<ModelLoad> {
   const res = await fetch(new URL('/api/model', server)).catch((err: Error) => err);
   if (res instanceof Error) return { ok: false, reason: 'model_unavailable', detail: `GET /api/model: ${res.message}` };
@@ -56,6 +57,8 @@ export async function loadCoordinatorModel(
   const parsed = parseManifest(body.manifest);
   if (!parsed.ok) return { ok: false, reason: 'bad_manifest', detail: parsed.detail };
   const manifest = parsed.manifest;
+  const hash = await manifestHash(manifest);
+  if (opts.keep?.manifestHash === hash) return { ok: true, model: opts.keep };
   const cacheDir = opts.cacheDir ?? defaultModelCacheDir();
   await mkdir(cacheDir, { recursive: true });
   const load: FileLoader = async (file) => {
@@ -71,5 +74,5 @@ export async function loadCoordinatorModel(
   const backend = createOrtNodeBackend({ intraOpThreads: opts.intraOpThreads });
   const created = await createClipSession({ manifest, backend, devices: opts.devices ?? backend.devices, load });
   if (!created.ok) return { ok: false, reason: created.reason, detail: created.detail };
-  return { ok: true, model: { session: created.session, manifestHash: await manifestHash(manifest) } };
+  return { ok: true, model: { session: created.session, manifestHash: hash } };
 }

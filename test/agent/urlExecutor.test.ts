@@ -60,3 +60,44 @@ describe('agent URL executor preprocessing', () => {
     }
   });
 });
+
+describe('agent URL executor and model switches', () => {
+  it("releases the old model's session once the last job scoring with it is done, not before", async () => {
+    const { startFixtureWeb } = await import('../helpers/fixtureWeb.ts');
+    const web = await startFixtureWeb({ hosts: [{ ip: '127.0.0.2' }] });
+    const fetcher = createFetcher({ allowPrivate: true });
+    const released: string[] = [];
+    const fake = (name: string) => ({
+      manifest: { imageSize: 224, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], embeddingSize: 2, contextLength: 77, threshold: 0.28 },
+      modelHash: name.repeat(64),
+      embedImages: async (px: Float32Array) => ({ ok: true, embeddings: new Float32Array((px.length / (3 * 224 * 224)) * 2).fill(Math.SQRT1_2) }),
+      embedTexts: async (ids: unknown[]) => ({ ok: true, embeddings: new Float32Array(ids.length * 2).fill(Math.SQRT1_2) }),
+      score: (a: Float32Array) => new Float32Array(a.length / 2).fill(0.1),
+      keep: () => false,
+      release: async () => void released.push(name),
+    });
+    const [a, b] = [fake('a'), fake('b')];
+    let serving = a;
+    const model = async (): Promise<ModelLoad> => ({ ok: true, model: { session: serving as never, manifestHash: serving.modelHash } });
+    const executor = createUrlExecutor({ fetcher, model, tokenizer: agentTokenizer() });
+    const ctx = { signal: new AbortController().signal, progress: () => {} };
+    const job = (hash: string, delayMs: number) => executor.run({
+      jobId: '1', leaseId: randomUUID(), kind: 'url', leaseDeadline: '',
+      payload: { model: { id: 'm', hash }, items: [{ id: 1, url: web.urlFor(0, `/images/skimage-rocket.jpg?delayMs=${delayMs}&n=${randomUUID()}`), alt: 'a rocket' }] },
+    }, ctx);
+    try {
+      const slow = job(a.modelHash, 800); // still scoring with A when the coordinator switches
+      await new Promise((r) => setTimeout(r, 100));
+      serving = b;
+      expect(await job(b.modelHash, 0)).toMatchObject({ ok: true });
+      expect(released).toEqual([]);
+      expect(await slow).toMatchObject({ ok: true });
+      expect(released).toEqual(['a']);
+      expect(await job(b.modelHash, 0)).toMatchObject({ ok: true });
+      expect(released).toEqual(['a']);
+    } finally {
+      await fetcher.close();
+      await web.close();
+    }
+  });
+});

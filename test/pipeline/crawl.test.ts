@@ -163,4 +163,16 @@ describe.each(dbBackends())('crawl pipeline on %s', (backend) => {
     // politeness: each image was fetched once
     expect(web.count('/images/skimage-rocket.jpg')).toBe(1);
   });
+
+  it('an agent that looks again for the model keeps its session while the coordinator serves the same one', async () => {
+    const first = await loadCoordinatorModel(coord.url, { cacheDir });
+    if (!first.ok) throw new Error(first.detail);
+    const again = await loadCoordinatorModel(coord.url, { cacheDir, keep: first.model });
+    expect(again.ok && again.model).toBe(first.model);
+    const fresh = await loadCoordinatorModel(coord.url, { cacheDir });
+    expect(fresh.ok && fresh.model.session).not.toBe(first.model.session);
+    expect(fresh.ok && fresh.model.manifestHash).toBe(first.model.manifestHash);
+    await first.model.session.release();
+    if (fresh.ok) await fresh.model.session.release();
+  });
 });

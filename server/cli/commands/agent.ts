@@ -90,7 +90,14 @@ Options:
             fetcher,
             tokenizer: agentTokenizer(),
             model: (refresh) => {
-              if (!model || refresh) model = loadCoordinatorModel(server);
+              if (!model || refresh) {
+                // a look again keeps the loaded session when the coordinator still serves the same model
+                const previous = model;
+                model = (async () => {
+                  const prev = previous ? await previous : null;
+                  return loadCoordinatorModel(server, prev?.ok ? { keep: prev.model } : {});
+                })();
+              }
               return model;
             },
           }),
