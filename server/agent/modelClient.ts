@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { manifestHash, parseManifest, type Device } from '../../shared/clip/manifest.ts';
+import { manifestHash, parseManifest, type Device, type ModelDtype } from '../../shared/clip/manifest.ts';
 import { createClipSession, type ClipSession, type FileLoader } from '../../shared/clip/runner.ts';
 import { createOrtNodeBackend } from '../clip/ortNode.ts';
 
@@ -48,7 +48,7 @@ async function download(url: string, path: string, sha256: string): Promise<{ ok
 export async function loadCoordinatorModel(
   server: string,
   /** `keep`: the model this agent has; returned as it is when the coordinator still serves it. */
-  opts: { cacheDir?: string; devices?: Device[]; intraOpThreads?: number; keep?: LoadedModel } = {},
+  opts: { cacheDir?: string; devices?: Device[]; intraOpThreads?: number; keep?: LoadedModel; dtype?: ModelDtype } = {},
 ): Promise<ModelLoad> {
   const res = await fetch(new URL('/api/model', server)).catch((err: Error) => err);
   if (res instanceof Error) return { ok: false, reason: 'model_unavailable', detail: `GET /api/model: ${res.message}` };
@@ -72,7 +72,7 @@ export async function loadCoordinatorModel(
     return { ok: true, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
   };
   const backend = createOrtNodeBackend({ intraOpThreads: opts.intraOpThreads });
-  const created = await createClipSession({ manifest, backend, devices: opts.devices ?? backend.devices, load });
+  const created = await createClipSession({ manifest, backend, devices: opts.devices ?? backend.devices, load, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
   if (!created.ok) return { ok: false, reason: created.reason, detail: created.detail };
   return { ok: true, model: { session: created.session, manifestHash: hash } };
 }

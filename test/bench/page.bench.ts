@@ -106,25 +106,37 @@ const bench: Bench = {
       const executorRate = await runAgent(n.agent);
       ctx.log(`agent URL executor: ${executorRate.toFixed(2)} images/s`);
 
-      // The agent as volunteers run it: a WorkClient over socket.io with the same executor, timed from the
-      // job's enqueue to its result stored (fetch to upload), exactly as the page's figures are.
-      ctx.log('node agent through the coordinator (fetch to upload)');
+      // The agent as volunteers run it: a WorkClient over socket.io with the URL executor, timed from the job's
+      // enqueue to its result stored (fetch to upload), exactly as the page's figures are; q8 (what CPU agents
+      // run) and fp32.
       const { token } = await registerVolunteer(rig.coordinator.url, 'benchagent');
-      const agent = new WorkClient({
-        url: rig.coordinator.url, token, kind: 'node',
-        capabilities: { jobKinds: ['url'], backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: 1 },
-        executors: { url: executor },
-        idlePollMs: 100,
-      });
-      agent.start();
-      let agentRate: number;
-      try {
-        agentRate = (await pageRate(rig, web, n.agent, 4, timeoutMs)).rate;
-      } finally {
-        await agent.stop();
-      }
-      ctx.log(`agent fetch to upload: ${agentRate.toFixed(2)} images/s`);
+      const fetchToUpload = async (dtype: 'q8' | 'fp32'): Promise<number> => {
+        ctx.log(`node agent through the coordinator (fetch to upload, ${dtype})`);
+        const ownFetcher = dtype === 'q8' ? null : createFetcher({ allowPrivate: true });
+        const agent = new WorkClient({
+          url: rig.coordinator.url, token, kind: 'node',
+          capabilities: { jobKinds: ['url'], backends: ['cpu'], features: ['fetch:cross-origin'], maxJobs: 1 },
+          executors: {
+            url: !ownFetcher ? executor : createUrlExecutor({
+              fetcher: ownFetcher, tokenizer: agentTokenizer(),
+              model: () => loadCoordinatorModel(rig.coordinator.url, { cacheDir, devices: ['cpu'], dtype }),
+            }),
+          },
+          idlePollMs: 100,
+        });
+        agent.start();
+        try {
+          return (await pageRate(rig, web, n.agent, 4, timeoutMs)).rate;
+        } finally {
+          await agent.stop();
+          await ownFetcher?.close();
+        }
+      };
+      const agentRate = await fetchToUpload('q8');
+      const agentFp32 = await fetchToUpload('fp32');
+      ctx.log(`agent fetch to upload: q8 ${agentRate.toFixed(2)}, fp32 ${agentFp32.toFixed(2)} images/s`);
       results.push({ name: `agent.${modelName}.url_job.fetch_to_upload.images_per_s`, value: agentRate, unit: 'images/s', baseline: executorRate, note: `Node agent (WorkClient + URL executor, onnxruntime-node CPU q8) through the coordinator, enqueue to result stored, ${n.agent} images, vs the executor alone (no socket, no upload)` });
+      results.push({ name: `agent.${modelName}.url_job.fetch_to_upload.fp32.images_per_s`, value: agentFp32, unit: 'images/s', baseline: agentRate, note: `the same with the fp32 variant, vs q8` });
 
       const page = await browser.context.newPage();
       ctx.log('page, WASM (first visit: model download into IndexedDB)');
