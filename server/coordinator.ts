@@ -66,6 +66,17 @@ export async function startCoordinator(
       if (typeof ack === 'function') ack(failure('bad_request', `unknown event '${event}'; this coordinator speaks ${EVENT_NAMES.join(', ')}`));
     });
   });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    io.close();
+    if (!opts.db) await db.close();
+    throw err;
+  }
+  // Started once listening: a port already taken must not leave passes running against the database.
   // Presence is part of the scheduler, not a background role: it runs in every coordinator, tests included.
   const presence = startLoop('presence', config.heartbeatMs, deps.log, () => {
     const ids = [...io.of('/').sockets.values()].flatMap((s) => (s.data.worker ? [s.data.worker.id] : []));
@@ -86,10 +97,6 @@ export async function startCoordinator(
       }
     }),
   ];
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => resolve());
-  });
   const addr = http.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address;
   opts.log.info('coordinator listening', { url: `http://${host}:${addr.port}`, database: db.kind, coordinator: config.coordinatorId });

@@ -63,18 +63,32 @@ export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
   const users = new Map<ClipSession, number>();
   let current: ClipSession | null = null;
   const retired = new Set<ClipSession>();
+  const released = new WeakSet<ClipSession>();
   const releaseIfIdle = (s: ClipSession) => {
     if (!retired.has(s) || (users.get(s) ?? 0) > 0) return;
     retired.delete(s);
     users.delete(s);
+    released.add(s);
     void s.release().catch(() => {});
   };
-  const use = (s: ClipSession): (() => void) => {
-    if (current && current !== s) {
-      retired.add(current);
-      releaseIfIdle(current);
+  // Which look at the model produced `current`: a job whose look was older and resolved late must not make
+  // its session current again over a newer one.
+  let looks = 0;
+  let currentLook = 0;
+  /** Null when `s` was released meanwhile (a job that resolved an old model late): look again. */
+  const use = (s: ClipSession, look: number): (() => void) | null => {
+    if (released.has(s)) return null;
+    if (current !== s && !retired.has(s)) {
+      if (look < currentLook) retired.add(s); // stale: serves this job, then goes
+      else {
+        if (current) {
+          retired.add(current);
+          releaseIfIdle(current);
+        }
+        current = s;
+        currentLook = look;
+      }
     }
-    current = s;
     users.set(s, (users.get(s) ?? 0) + 1);
     return () => {
       users.set(s, (users.get(s) ?? 1) - 1);
@@ -86,18 +100,27 @@ export function createUrlExecutor(deps: UrlExecutorDeps): JobExecutor {
       const parsed = UrlPayload.safeParse(job.payload);
       if (!parsed.success) return badPayload('url', parsed.error);
       const payload = parsed.data;
+      let look = ++looks;
       let loaded = await deps.model();
-      // Look again when the coordinator switched models, and after a failed load (a restart, a broken
-      // download): a failure is not kept, or every later URL job would fail with it.
-      if (!loaded.ok || loaded.model.manifestHash !== payload.model.hash) loaded = await deps.model(true);
-      if (!loaded.ok) return { ok: false, reason: 'model_unavailable', detail: `${loaded.reason}: ${loaded.detail}`, transient: true };
-      if (loaded.model.manifestHash !== payload.model.hash) {
-        return { ok: false, reason: 'model_mismatch', detail: `job wants model ${payload.model.hash.slice(0, 12)}, the coordinator serves ${loaded.model.manifestHash.slice(0, 12)}`, transient: true };
+      let done: (() => void) | null = null;
+      for (let attempt = 0; attempt < 2 && !done; attempt++) {
+        // Look again when the coordinator switched models, after a failed load (a restart, a broken
+        // download: a failure is not kept, or every later URL job would fail with it), and when the
+        // session resolved was released meanwhile by a switch.
+        if (attempt > 0 || !loaded.ok || loaded.model.manifestHash !== payload.model.hash) {
+          look = ++looks;
+          loaded = await deps.model(true);
+        }
+        if (!loaded.ok) return { ok: false, reason: 'model_unavailable', detail: `${loaded.reason}: ${loaded.detail}`, transient: true };
+        if (loaded.model.manifestHash !== payload.model.hash) {
+          return { ok: false, reason: 'model_mismatch', detail: `job wants model ${payload.model.hash.slice(0, 12)}, the coordinator serves ${loaded.model.manifestHash.slice(0, 12)}`, transient: true };
+        }
+        done = use(loaded.model.session, look);
       }
-      const tokenizer = await deps.tokenizer();
+      if (!done || !loaded.ok) return { ok: false, reason: 'model_unavailable', detail: 'the model was switched twice while this job started', transient: true };
       const { imageSize: size, mean, std } = loaded.model.session.manifest;
-      const done = use(loaded.model.session);
       try {
+        const tokenizer = await deps.tokenizer();
         return await runUrlJob(payload, {
           session: loaded.model.session,
           tokenizer,

@@ -21,9 +21,10 @@ const LEASE_LOST = (leaseId: string) =>
 /** The scheduler's request path: thin handlers that validate, call one query and answer. */
 export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void {
   const { db, clock, config, log } = deps;
-  // Kind and payload of the leases handed out on this socket, so completing needs no lookup; after a
-  // reconnect the lease is looked up in the database instead.
-  const leases = new Map<string, { kind: string; payload: unknown }>();
+  // Kinds of the leases handed out on this socket, so completing needs no lookup for most kinds; after a
+  // reconnect the lease is looked up in the database instead. (Payloads stay in the database: a URL job's is
+  // large, and a socket may hold many leases for hours.)
+  const leaseKinds = new Map<string, string>();
 
   socket.on('job:request', handle(socket, log, 'job:request', JobRequest, async (m): Promise<JobRequestAck | AckFailure> => {
     const worker = socket.data.worker;
@@ -34,7 +35,7 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
       workerId: worker.id, volunteerId: socket.data.volunteer.id, kinds, features: worker.capabilities.features,
       max: Math.min(m.max, worker.capabilities.maxJobs), now, leaseMs: config.leaseMs,
     });
-    for (const c of claimed) leases.set(c.leaseId, { kind: c.kind, payload: c.payload });
+    for (const c of claimed) leaseKinds.set(c.leaseId, c.kind);
     return {
       ok: true,
       jobs: claimed.map((c) => ({
@@ -48,16 +49,19 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
     const res = await heartbeatLease(db, { leaseId: m.leaseId, workerId: worker.id, now: clock.now(), leaseMs: config.leaseMs, progress: m.progress });
-    if (!res) return LEASE_LOST(m.leaseId);
+    if (!res) {
+      leaseKinds.delete(m.leaseId);
+      return LEASE_LOST(m.leaseId);
+    }
     return { ok: true, leaseDeadline: new Date(res.leaseDeadlineMs).toISOString() };
   }));
 
   socket.on('job:complete', handle(socket, log, 'job:complete', Complete, async (m): Promise<CompleteAck | AckFailure> => {
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
-    const lease = leases.get(m.leaseId) ?? (await findLease(db, m.leaseId, worker.id));
-    if (!lease) return LEASE_LOST(m.leaseId);
-    const kindName = lease.kind;
+    const cachedKind = leaseKinds.get(m.leaseId);
+    const kindName = cachedKind ?? (await findLease(db, m.leaseId, worker.id))?.kind;
+    if (!kindName) return LEASE_LOST(m.leaseId);
     const kind = JOB_KINDS[kindName];
     if (!kind) return failure('internal', `job kind '${kindName}' is unknown to this coordinator`);
     const parsed = kind.result.safeParse(m.result);
@@ -65,14 +69,19 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
       return failure('bad_request', `result of a ${kindName} job: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     }
     // A result must answer the job it claims to answer: a worker may not report pairs it was never sent.
-    const payload = kind.answers ? kind.payload.safeParse(lease.payload) : null;
-    const problem = payload?.success ? kind.answers!(payload.data, parsed.data) : null;
-    if (problem) return failure('bad_request', `result of a ${kindName} job: ${problem}`);
+    if (kind.answers) {
+      const lease = await findLease(db, m.leaseId, worker.id);
+      if (!lease) return LEASE_LOST(m.leaseId);
+      const payload = kind.payload.safeParse(lease.payload);
+      if (!payload.success) return failure('internal', `the stored ${kindName} job ${lease.jobId} no longer parses; it cannot be checked`);
+      const problem = kind.answers(payload.data, parsed.data);
+      if (problem) return failure('bad_request', `result of a ${kindName} job: ${problem}`);
+    }
     const body = JSON.stringify(parsed.data);
     const res = await completeAssignment(db, {
       leaseId: m.leaseId, workerId: worker.id, kind: kindName, body: parsed.data, bodyBytes: body.length, now: clock.now(),
     });
-    leases.delete(m.leaseId);
+    leaseKinds.delete(m.leaseId);
     if (!res.ok) return LEASE_LOST(m.leaseId);
     return { ok: true, duplicate: res.duplicate };
   }));
@@ -81,7 +90,7 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
     const res = await failAssignment(db, { leaseId: m.leaseId, workerId: worker.id, reason: m.reason, detail: m.detail, transient: m.transient, now: clock.now() });
-    leases.delete(m.leaseId);
+    leaseKinds.delete(m.leaseId);
     if (!res) return LEASE_LOST(m.leaseId);
     return { ok: true, jobState: res.jobState };
   }));
@@ -89,7 +98,7 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
   socket.on('job:release', handle(socket, log, 'job:release', Release, async (m): Promise<ReleaseAck | AckFailure> => {
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
-    leases.delete(m.leaseId);
+    leaseKinds.delete(m.leaseId);
     const n = await releaseLeases(db, { workerId: worker.id, leaseId: m.leaseId, now: clock.now() });
     if (n === 0) return LEASE_LOST(m.leaseId);
     return { ok: true };

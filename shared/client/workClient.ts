@@ -158,7 +158,16 @@ export class WorkClient {
       capabilities: this.opts.capabilities,
       userAgent: this.opts.userAgent,
     });
-    if (!ack) return; // timed out or disconnected: the next connect tries again
+    if (!ack) {
+      // Disconnected: the next connect says hello again. Still connected (the coordinator was too busy to
+      // answer in time, or answered something malformed): ask again after a while, spread out.
+      if (socket.connected) {
+        setTimeout(() => {
+          if (this.socket === socket && socket.connected && !this.helloDone && this.state !== 'stopping') void this.onConnect();
+        }, (this.opts.serverDisconnectDelayMs ?? 3_000) * (1 + Math.random()));
+      }
+      return;
+    }
     if (!ack.ok) {
       this.setState('refused', `${ack.reason}: ${ack.detail}`);
       socket.close();
@@ -208,7 +217,13 @@ export class WorkClient {
   private fitResult(outcome: ExecutionOutcome): ExecutionOutcome {
     if (!outcome.ok) return outcome;
     const limit = (this.opts.maxMessageBytes ?? MAX_MESSAGE_BYTES) - MESSAGE_OVERHEAD_BYTES;
-    const json = JSON.stringify(outcome.result);
+    let json: string;
+    try {
+      json = JSON.stringify(outcome.result);
+    } catch (err) {
+      // beyond V8's longest string: far over any message limit
+      return { ok: false, reason: 'result_too_large', detail: `the result cannot even be serialised (${(err as Error).message}): the job needs smaller slices`, transient: false };
+    }
     // UTF-8 takes at most 3 bytes per UTF-16 unit: encode only when the cheap bound does not settle it
     if (json.length * 3 <= limit) return outcome;
     const bytes = json.length <= limit ? new TextEncoder().encode(json).byteLength : json.length;

@@ -68,6 +68,14 @@ export function urlResultAnswers(payload: UrlPayload, result: UrlResult): string
     if (u.url !== item.url || u.alt !== item.alt) return `candidate ${u.id} has another url or alt than the job sent`;
   }
   if (seen.size !== items.size) return `${items.size - seen.size} of the job's ${items.size} candidates are missing`;
+  // The totals are what credit and progress read: they must be the per-URL outcomes', not a claim of their own.
+  const tally: Record<string, number> = {};
+  for (const u of result.urls) tally[u.status] = (tally[u.status] ?? 0) + 1;
+  const keys = new Set([...Object.keys(tally), ...Object.keys(result.counts)]);
+  for (const k of keys) if ((tally[k] ?? 0) !== (result.counts[k] ?? 0)) return `counts.${k} is ${result.counts[k] ?? 0}, the URLs say ${tally[k] ?? 0}`;
+  const kept = result.urls.filter((u) => u.kept).length;
+  if (result.kept !== kept) return `kept is ${result.kept}, the URLs say ${kept}`;
+  for (const u of result.urls) if (u.kept && (u.status !== 'ok' || u.similarity === null)) return `candidate ${u.id} is kept without a score`;
   return null;
 }
 

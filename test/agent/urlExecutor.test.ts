@@ -95,6 +95,29 @@ describe('agent URL executor and model switches', () => {
       expect(released).toEqual(['a']);
       expect(await job(b.modelHash, 0)).toMatchObject({ ok: true });
       expect(released).toEqual(['a']);
+
+      // A look that resolves late (an old model, after a newer one is current) serves its job, then goes,
+      // and never displaces the newer session.
+      const c = fake('c');
+      let resolveLate: (m: ModelLoad) => void = () => {};
+      const late = new Promise<ModelLoad>((r) => (resolveLate = r));
+      let next: 'late' | 'b' = 'late';
+      const executor2 = createUrlExecutor({
+        fetcher, tokenizer: agentTokenizer(),
+        model: async () => (next === 'late' ? late : { ok: true, model: { session: b as never, manifestHash: b.modelHash } }),
+      });
+      const run2 = (hash: string) => executor2.run({
+        jobId: '2', leaseId: randomUUID(), kind: 'url', leaseDeadline: '',
+        payload: { model: { id: 'm', hash }, items: [{ id: 1, url: web.urlFor(0, `/images/skimage-rocket.jpg?n=${randomUUID()}`), alt: 'a rocket' }] },
+      }, ctx);
+      const stale = run2(c.modelHash);
+      next = 'b';
+      expect(await run2(b.modelHash)).toMatchObject({ ok: true });
+      resolveLate({ ok: true, model: { session: c as never, manifestHash: c.modelHash } });
+      expect(await stale).toMatchObject({ ok: true });
+      expect(released).toEqual(['a', 'c']);
+      expect(await run2(b.modelHash)).toMatchObject({ ok: true });
+      expect(released).toEqual(['a', 'c']); // b is still the one in use
     } finally {
       await fetcher.close();
       await web.close();

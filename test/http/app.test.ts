@@ -123,19 +123,21 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
       modelHash: 'a'.repeat(64), kept: 0, counts: { ok },
       urls: payload(ok).items.map(({ id, url, alt }) => ({ id, url, alt, status: 'ok', httpStatus: 200, bytes: 1000, width: 300, height: 200, sha256: 'b'.repeat(64), similarity: 0.31, kept: false, embedding: null })),
     });
-    /** Claims every queued url job on a fresh socket of this volunteer and completes it with `ok` images. */
-    const work = async (token: string, ok: number) => {
+    /** Claims every queued url job on a fresh socket and completes it with all its images scored. */
+    const work = async (token: string) => {
       const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
       sockets.push(s);
       await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
       await s.emitWithAck('hello', { sessionId: randomUUID(), kind: 'node', capabilities: { jobKinds: ['url'], features: [CROSS_ORIGIN_FEATURE], maxJobs: 8 } });
       const got = await s.emitWithAck('job:request', { max: 8 });
-      for (const j of got.jobs as { leaseId: string }[]) expect(await s.emitWithAck('job:complete', { leaseId: j.leaseId, result: urlResult(ok) })).toMatchObject({ ok: true });
+      for (const j of got.jobs as { leaseId: string; payload: { items: unknown[] } }[]) {
+        expect(await s.emitWithAck('job:complete', { leaseId: j.leaseId, result: urlResult(j.payload.items.length) })).toMatchObject({ ok: true });
+      }
     };
     await enqueueJobs(t.db, [{ kind: 'url', payload: payload(3) }, { kind: 'url', payload: payload(3) }]);
-    await work(a.token, 3);
+    await work(a.token);
     await enqueueJobs(t.db, [{ kind: 'url', payload: payload(5) }]);
-    await work(b.token, 5);
+    await work(b.token);
 
     const me = async (token: string | null) => {
       const res = await fetch(`${coord.url}/api/me`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -153,7 +155,16 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
     const aRows = await t.db.rows<{ id: number }>(sql`select a.id::float8 as id from assignments a where a.volunteer_id = ${a.id} and a.state = 'completed' order by a.id`);
     await t.db.rows(sql`update assignments set validate_state = 'valid' where id = ${aRows[0]!.id} or (volunteer_id = ${b.id} and state = 'completed')`);
     await t.db.rows(sql`update assignments set validate_state = 'invalid' where id = ${aRows[1]!.id}`);
-    expect((await me(a.token)).body).toMatchObject({ pending: { jobs: 0, images: 0 }, verified: { jobs: 1, images: 3 }, rejected: { jobs: 1, images: 3 } });
+    // still waiting for replicas counts as pending; too late for the decision earns nothing
+    await enqueueJobs(t.db, [{ kind: 'url', payload: payload(2) }, { kind: 'url', payload: payload(4) }]);
+    await work(a.token);
+    const later = await t.db.rows<{ id: number; n: number }>(sql`
+      select a.id::float8 as id, jsonb_array_length(r.body->'urls')::int as n from assignments a join results r on r.assignment_id = a.id
+      where a.volunteer_id = ${a.id} and a.validate_state = 'pending' order by a.id`);
+    expect(later.map((l) => l.n).sort()).toEqual([2, 4]);
+    await t.db.rows(sql`update assignments set validate_state = case when id = ${later.find((l) => l.n === 2)!.id} then 'inconclusive' else 'too_late' end
+      where id in (${later[0]!.id}, ${later[1]!.id})`);
+    expect((await me(a.token)).body).toMatchObject({ pending: { jobs: 1, images: 2 }, verified: { jobs: 1, images: 3 }, rejected: { jobs: 1, images: 3 } });
     expect(await board()).toEqual({
       volunteers: [{ name: b.nickname, team: 'teamx', jobs: 1, images: 5 }, { name: a.nickname, team: 'teamx', jobs: 1, images: 3 }],
       teams: [{ name: 'teamx', jobs: 2, images: 8 }],

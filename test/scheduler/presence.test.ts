@@ -40,4 +40,21 @@ describe.each(dbBackends())('worker presence on %s', (backend) => {
     await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 2));
     expect(await online()).toEqual({ browser: 0, node: 0 });
   });
+
+  it("a client back on a new socket before its old one timed out stays online after the old one's late disconnect", async () => {
+    const { token } = await registerVolunteer(coord.url, `presence2-${backend}`);
+    const sessionId = randomUUID();
+    const open = async () => {
+      const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
+      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
+      expect(await s.emitWithAck('hello', { sessionId, kind: 'node', capabilities: { jobKinds: ['noop'] } })).toMatchObject({ ok: true });
+      return s;
+    };
+    const old = await open();
+    const fresh = await open();
+    old.close(); // its disconnect marks the session gone, though `fresh` holds it
+    await new Promise((r) => setTimeout(r, HEARTBEAT_MS * 3));
+    expect((await online()).node).toBe(1);
+    fresh.close();
+  });
 });

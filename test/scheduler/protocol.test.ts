@@ -110,6 +110,13 @@ describe.each(dbBackends())('socket.io protocol on %s', (backend) => {
     ] as const) {
       expect(await s.emitWithAck('job:complete', { leaseId, result: result([...lie]) })).toMatchObject({ ok: false, reason: 'bad_request', detail: expect.stringMatching(why) });
     }
+    // totals that are not the URLs' own (credit reads them)
+    expect(await s.emitWithAck('job:complete', { leaseId, result: { ...result(honest), counts: { ok: 3 } } }))
+      .toMatchObject({ ok: false, reason: 'bad_request', detail: expect.stringMatching(/counts\.(ok|too-small) is/) });
+    expect(await s.emitWithAck('job:complete', { leaseId, result: { ...result(honest), kept: 2 } }))
+      .toMatchObject({ ok: false, reason: 'bad_request', detail: expect.stringMatching(/kept is 2, the URLs say 0/) });
+    expect(await s.emitWithAck('job:complete', { leaseId, result: { ...result([{ ...honest[0]!, kept: true }, ...honest.slice(1)]), kept: 1 } }))
+      .toMatchObject({ ok: false, reason: 'bad_request', detail: expect.stringMatching(/candidate 1 is kept without a score/) });
     const stored = await t.db.rows<{ n: number }>(sql`select count(*)::int as n from results r join assignments a on a.id = r.assignment_id where a.lease_id = ${leaseId}`);
     expect(stored[0]!.n).toBe(0);
     // the lease is still good for the honest answer, also from a new socket (the payload comes from the database)

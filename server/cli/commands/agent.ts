@@ -4,7 +4,7 @@ import { obtainToken } from '../../agent/credentials.ts';
 import { AgentTotals, createDisplay, type DisplayMode } from '../../agent/display.ts';
 import type { JobExecutor } from '../../../shared/client/executor.ts';
 import { agentTokenizer, createUrlExecutor, createWatExecutor, noopExecutor } from '../../agent/executors.ts';
-import { loadCoordinatorModel, type ModelLoad } from '../../agent/modelClient.ts';
+import { loadCoordinatorModel, type LoadedModel, type ModelLoad } from '../../agent/modelClient.ts';
 import type { Device } from '../../../shared/clip/manifest.ts';
 import { cudaProviderInstalled, ortNodeDevices } from '../../clip/ortNode.ts';
 import { createFetcher } from '../../fetch/fetcher.ts';
@@ -82,6 +82,7 @@ Options:
     const allowPrivate = values['allow-private'] ?? false;
     const fetcher = createFetcher({ concurrency: fetches, bandwidthBytesPerSecond: bandwidth, allowPrivate }, { bucket });
     let model: Promise<ModelLoad> | null = null;
+    let lastGood: LoadedModel | null = null;
     const executors: Record<string, JobExecutor> = values['dry-run']
       ? { noop: noopExecutor }
       : {
@@ -91,12 +92,12 @@ Options:
             tokenizer: agentTokenizer(),
             model: (refresh) => {
               if (!model || refresh) {
-                // a look again keeps the loaded session when the coordinator still serves the same model
-                const previous = model;
-                model = (async () => {
-                  const prev = previous ? await previous : null;
-                  return loadCoordinatorModel(server, prev?.ok ? { keep: prev.model } : {});
-                })();
+                // a look again keeps the loaded session when the coordinator still serves the same model,
+                // also after a failed look in between (a coordinator restart)
+                model = loadCoordinatorModel(server, lastGood ? { keep: lastGood } : {}).then((r) => {
+                  if (r.ok) lastGood = r.model;
+                  return r;
+                });
               }
               return model;
             },
