@@ -9,7 +9,7 @@ import { UrlPayload, type UrlResult } from '../../shared/jobs/url.ts';
 import type { WatResult } from '../../shared/jobs/wat.ts';
 import type { JobSummary, PageEvent, StartOptions, VolunteerWorkerApi, WorkerSettings } from './api.ts';
 import { loadTokenizer, openClip, type OpenedClip } from './clipSetup.ts';
-import { ByteBucket, HostSlots, limitAcrossJobs } from './limits.ts';
+import { ByteBucket, HostSlots } from './limits.ts';
 import { memoryModelCache, openIdbModelCache, type ModelCache } from './modelCache.ts';
 import { fetchActiveModel, type ActiveModel } from './modelLoader.ts';
 import { createBrowserPrepare, decodeWithImageBitmap } from './prepareImage.ts';
@@ -127,7 +127,7 @@ export function createController(): VolunteerWorkerApi {
             return { ok: false, reason: 'model_mismatch', detail: `job wants ${parsed.data.model.id} ${want.slice(0, 12)}, this tab has ${model?.manifest.id} ${model?.hash.slice(0, 12)}`, transient: true };
           }
         }
-        const prepare = limitAcrossJobs(createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, mean: model.manifest.mean, std: model.manifest.std, allowPrivate: PAGE_ON_PRIVATE_HOST }), () => downloads);
+        const prepare = createBrowserPrepare({ fetchFn: (i, init) => fetch(i, init), hosts, bucket, decode: decodeWithImageBitmap, size: model.manifest.imageSize, mean: model.manifest.mean, std: model.manifest.std, allowPrivate: PAGE_ON_PRIVATE_HOST, tabSlots: () => downloads });
         return runUrlJob(parsed.data, { prepare, session: clip.session, tokenizer: tokenizer!, concurrency: settings?.parallelDownloads ?? 4, batchSize: URL_BATCH }, ctx);
       },
     };

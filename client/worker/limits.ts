@@ -1,7 +1,6 @@
 // Politeness and "how much to use" limits of one worker: a per-host semaphore (2 downloads per host at most,
 // as the agent) and a token bucket for the volunteer's bandwidth cap. Instances live in the worker's state,
 // never at module level. (The agent has its own in server/fetch/limits.ts, which may use Node clocks.)
-import type { UrlJobDeps } from '../../shared/jobs/urlJob.ts';
 
 /** One counting semaphore per key (host), dropped when idle. */
 export class HostSlots {
@@ -108,23 +107,3 @@ export async function* throttled(chunks: AsyncIterable<Uint8Array>, bucket: Byte
   }
 }
 
-/**
- * One limit over all of a tab's jobs: "images downloaded at once" is the volunteer's whole budget, while each
- * job's own lanes would multiply it by the number of jobs running. `slots()` is read per image, so a new
- * setting applies to the next image.
- */
-export function limitAcrossJobs(prepare: UrlJobDeps['prepare'], slots: () => HostSlots): UrlJobDeps['prepare'] {
-  return async (item, out, offset, signal) => {
-    let release: () => void;
-    try {
-      release = await slots().acquire('tab', signal);
-    } catch {
-      return { status: 'aborted', httpStatus: null, bytes: 0, width: null, height: null, sha256: null, detail: 'the job was cancelled while waiting for a download slot' };
-    }
-    try {
-      return await prepare(item, out, offset, signal);
-    } finally {
-      release();
-    }
-  };
-}

@@ -46,6 +46,8 @@ export interface BrowserPrepareOptions {
   probeCors?: boolean;
   /** Fetch loopback, private and local-name hosts too; only when the page itself comes from such a host. */
   allowPrivate?: boolean;
+  /** "Images downloaded at once" for the whole tab (read per image, so a new setting applies to the next). */
+  tabSlots?: () => HostSlots;
 }
 
 const EMPTY = { httpStatus: null, bytes: 0, width: null, height: null, sha256: null } as const;
@@ -147,12 +149,27 @@ export function createBrowserPrepare(opts: BrowserPrepareOptions): UrlJobDeps['p
     // Checked before any request: a GET to a router's admin page does harm even when CORS hides the answer.
     const host = checkUrlHost(url.hostname, opts.allowPrivate);
     if (!host.ok) return outcome('blocked-address', host.detail);
-    let release: () => void;
+    let releaseHost: () => void;
     try {
-      release = await opts.hosts.acquire(url.host, jobSignal);
+      releaseHost = await opts.hosts.acquire(url.host, jobSignal);
     } catch {
       return outcome('aborted', 'the job was cancelled while waiting for the host');
     }
+    // Then one of the tab's download slots, shared by all its jobs: taken after the host's, so that images
+    // queued behind a busy host do not hold slots that other hosts' images could use.
+    let releaseTab: () => void = () => {};
+    if (opts.tabSlots) {
+      try {
+        releaseTab = await opts.tabSlots().acquire('tab', jobSignal);
+      } catch {
+        releaseHost();
+        return outcome('aborted', 'the job was cancelled while waiting for a download slot');
+      }
+    }
+    const release = () => {
+      releaseTab();
+      releaseHost();
+    };
     // The time budget starts once we hold the host's slot: queueing behind slow downloads is not a timeout.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('timeout')), timeoutMs);

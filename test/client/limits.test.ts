@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteBucket, HostSlots, limitAcrossJobs, throttled, type BucketClock } from '../../client/worker/limits.ts';
-import type { UrlJobDeps } from '../../shared/jobs/urlJob.ts';
+import { ByteBucket, HostSlots, throttled, type BucketClock } from '../../client/worker/limits.ts';
 
 function fakeClock(): BucketClock & { t: number; slept: number[] } {
   const c = {
@@ -97,38 +96,3 @@ describe('bandwidth bucket', () => {
   });
 });
 
-describe('limitAcrossJobs', () => {
-  it('holds all jobs of a tab together to the download setting, and a new setting applies to the next image', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const slow: UrlJobDeps['prepare'] = async () => {
-      inFlight++;
-      peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, 20));
-      inFlight--;
-      return { status: 'ok', httpStatus: 200, bytes: 1, width: 1, height: 1, sha256: null };
-    };
-    let slots = new HostSlots(3);
-    const prepare = limitAcrossJobs(slow, () => slots);
-    const out = new Float32Array(1);
-    const sig = new AbortController().signal;
-    const item = { id: 1, url: 'http://example.com/a.jpg', alt: 'x', language: 'en' };
-    // two jobs, each with 4 lanes of 5 images
-    const job = () => Promise.all(Array.from({ length: 4 }, async () => {
-      for (let i = 0; i < 5; i++) await prepare(item, out, 0, sig);
-    }));
-    await Promise.all([job(), job()]);
-    expect(peak).toBe(3);
-    slots = new HostSlots(1);
-    peak = 0;
-    await Promise.all([job(), job()]);
-    expect(peak).toBe(1);
-    // a job cancelled while waiting for a slot ends its images as aborted
-    const abort = new AbortController();
-    const hold = await slots.acquire('tab');
-    const waiting = prepare(item, out, 0, abort.signal);
-    abort.abort(new Error('stop'));
-    expect(await waiting).toMatchObject({ status: 'aborted' });
-    hold();
-  });
-});

@@ -136,3 +136,34 @@ describe('browser prepare (fetch + checks + decode)', () => {
     expect(roundHalfEven(54.5)).toBe(54);
   });
 });
+
+describe("the tab's download budget", () => {
+  it('holds all jobs together to it, and images waiting on a busy host do not take its slots', async () => {
+    const two = await startFixtureWeb({ hosts: [{ ip: '127.0.0.2', cors: true }, { ip: '127.0.0.3', cors: true }] });
+    try {
+      let tab = new HostSlots(2);
+      const p = prepare({ hosts: new HostSlots(1), tabSlots: () => tab });
+      const out = new Float32Array(CLIP_TENSOR_LENGTH);
+      const sig = new AbortController().signal;
+      const at = (host: number, delayMs: number) => ({ id: nextId++, url: two.urlFor(host, `/images/skimage-rocket.jpg?delayMs=${delayMs}&n=${nextId}`), alt: 'x', language: 'en' });
+      // three slow images on host 0 (one at a time there) and one on host 1: host 1 must not wait behind them
+      const t0 = performance.now();
+      const slow = [0, 1, 2].map(() => p(at(0, 300), out, 0, sig));
+      const fast = await p(at(1, 0), out, 0, sig);
+      const fastMs = performance.now() - t0;
+      expect(fast.status).toBe('ok');
+      expect(fastMs).toBeLessThan(250);
+      expect((await Promise.all(slow)).map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+      // over both hosts, never more than the budget in flight; a new budget applies to the next image
+      tab = new HostSlots(1);
+      const p2 = prepare({ hosts: new HostSlots(2), tabSlots: () => tab });
+      const t1 = performance.now();
+      const four = await Promise.all([0, 1, 0, 1].map((h) => p2(at(h, 100), out, 0, sig)));
+      expect(four.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      // one at a time: four answers of 100 ms each (the hosts alone would allow all four at once)
+      expect(performance.now() - t1).toBeGreaterThan(380);
+    } finally {
+      await two.close();
+    }
+  });
+});
