@@ -31,6 +31,8 @@ export interface CoordinatorConfig {
   adminToken: string | null;
   /** Largest socket.io message; default MAX_MESSAGE_BYTES, which clients assume (tests set less). */
   maxMessageBytes?: number;
+  /** How long one GET /api/leaderboard answer is reused (default 30 s). */
+  leaderboardCacheMs?: number;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

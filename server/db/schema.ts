@@ -117,6 +117,8 @@ export const assignments = pgTable('assignments', {
   index('assignments_job').on(t.job_id),
   index('assignments_expiry').on(t.lease_deadline).where(sql`${t.state} = 'leased'`),
   index('assignments_worker_leased').on(t.worker_id).where(sql`${t.state} = 'leased'`),
+  // credit (GET /api/me) and the leaderboard read completed assignments per volunteer
+  index('assignments_volunteer_completed').on(t.volunteer_id, t.validate_state).where(sql`${t.state} = 'completed'`),
 ]);
 
 /** What a worker sent back for one assignment, kept whole so a validator can compare replicas. */

@@ -23,7 +23,7 @@ export function createApp(deps: Deps, model: ReturnType<typeof createModelProvid
   app.use(express.json({ limit: '64kb' }));
   app.use(statusRoutes(deps));
   app.use(volunteerRoutes(deps));
-  app.use(creditRoutes(deps));
+  app.use(creditRoutes(deps, deps.config.leaderboardCacheMs));
   app.use(modelRoutes(deps, model));
   app.use(adminRoutes(deps));
   if (deps.config.clientDir && existsSync(deps.config.clientDir)) app.use(express.static(deps.config.clientDir));

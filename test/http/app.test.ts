@@ -13,13 +13,17 @@ import { PROTOCOL_VERSION } from '../../shared/protocol/version.ts';
 import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
+const CACHE_MS = 400;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
   let t: TestDatabase;
   let coord: Coordinator;
   const sockets: Socket[] = [];
   beforeAll(async () => {
     t = await openTestDatabase(backend);
-    coord = await startTestCoordinator(t.db);
+    // the leaderboard is cached for 30 s in production; these tests read it right after changing it
+    coord = await startTestCoordinator(t.db, { config: { leaderboardCacheMs: CACHE_MS } });
   });
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close();
@@ -165,9 +169,15 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
     await t.db.rows(sql`update assignments set validate_state = case when id = ${later.find((l) => l.n === 2)!.id} then 'inconclusive' else 'too_late' end
       where id in (${later[0]!.id}, ${later[1]!.id})`);
     expect((await me(a.token)).body).toMatchObject({ pending: { jobs: 1, images: 2 }, verified: { jobs: 1, images: 3 }, rejected: { jobs: 1, images: 3 } });
+    await sleep(CACHE_MS + 50);
     expect(await board()).toEqual({
       volunteers: [{ name: b.nickname, team: 'teamx', jobs: 1, images: 5 }, { name: a.nickname, team: 'teamx', jobs: 1, images: 3 }],
       teams: [{ name: 'teamx', jobs: 2, images: 8 }],
     });
+    // one answer serves every tab for a while; then the board catches up
+    await t.db.rows(sql`update assignments set validate_state = 'valid' where id = ${aRows[1]!.id}`);
+    expect((await board()).volunteers.find((v) => v.name === a.nickname)).toMatchObject({ images: 3 });
+    await sleep(CACHE_MS + 50);
+    expect((await board()).volunteers.find((v) => v.name === a.nickname)).toMatchObject({ images: 6 });
   });
 });

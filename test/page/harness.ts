@@ -40,7 +40,7 @@ export async function startRig(opts: { clientDir: string; modelDir: string; back
   const db = await openTestDatabase('pglite');
   const coordinator = await startTestCoordinator(db.db, {
     background: opts.background ?? false,
-    config: { clientDir: opts.clientDir, modelDir: opts.modelDir, heartbeatMs: 2_000, ...opts.config },
+    config: { clientDir: opts.clientDir, modelDir: opts.modelDir, heartbeatMs: 2_000, leaderboardCacheMs: 1_000, ...opts.config },
   });
   const manifest = JSON.parse(await readFile(join(opts.modelDir, 'manifest.json'), 'utf8')) as ClipManifest;
   return {

@@ -1,0 +1,1 @@
+CREATE INDEX "assignments_volunteer_completed" ON "assignments" USING btree ("volunteer_id","validate_state") WHERE "assignments"."state" = 'completed';
