@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../server/db/database.ts';
-import { createPostgresDatabase, postgresUrl } from '../helpers/db.ts';
+import { createPostgresDatabase, dbBackends } from '../helpers/db.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -28,8 +28,11 @@ describe('migrations', () => {
       await rm(out, { recursive: true, force: true });
     }
   }, 60_000);
+});
 
-  it.skipIf(!postgresUrl())('four coordinators opening a fresh PostgreSQL database at once all come up on one schema', async () => {
+// PostgreSQL only (PGlite is one process's own database): runs where TEST_DATABASE_URL is set, as in CI.
+describe.each(dbBackends().filter((b) => b === 'postgres'))('migrations on %s', () => {
+  it('four coordinators opening a fresh database at once all come up on one schema', async () => {
     const pg = await createPostgresDatabase();
     try {
       const dbs = await Promise.all([1, 2, 3, 4].map(() => openDatabase({ url: pg.url }, { poolSize: 2 })));
