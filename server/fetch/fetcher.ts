@@ -8,10 +8,8 @@
 // Politeness: a global limit plus a per-host limit (default 2 in flight), one retry only for timeouts and
 // 5xx, none for 4xx (429 counts against the host instead), a per-host failure memory, a User-Agent with a
 // URL for site owners, X-Robots-Tag opt-out checked on the headers before any body is read.
-import { lookup as dnsLookup } from 'node:dns/promises';
-import type { LookupFunction } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { checkAddress } from '../../shared/net/address.ts';
+import { pinnedLookup, resolveChecked, systemLookup, type Lookup, type ResolvedAddress } from './resolve.ts';
 import { HostFailureMemory, KeyedSemaphore, Semaphore, TokenBucket, realClock, type Clock } from './limits.ts';
 import { checkImagePrefix } from '../../shared/image/checks.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../../shared/image/clip.ts';
@@ -68,19 +66,16 @@ export const DEFAULT_FETCHER_OPTIONS: FetcherOptions = {
   imageLimits: DEFAULT_IMAGE_LIMITS,
 };
 
-export interface ResolvedAddress {
-  address: string;
-  family: number;
-}
+export type { ResolvedAddress };
 export interface FetcherDeps {
   /** All addresses of a host name (node:dns lookup with all: true by default). */
-  lookup: (hostname: string) => Promise<ResolvedAddress[]>;
+  lookup: Lookup;
   clock: Clock;
   /** A bandwidth cap shared with other downloads (the agent's WAT files); else one from the options. */
   bucket?: TokenBucket | null;
 }
 const defaultDeps: FetcherDeps = {
-  lookup: (hostname) => dnsLookup(hostname, { all: true, verbatim: true }),
+  lookup: systemLookup,
   clock: realClock,
 };
 
@@ -162,37 +157,14 @@ export function createFetcher(options: Partial<FetcherOptions> = {}, deps: Parti
     bodyTimeout: o.totalTimeoutMs + 1000,
     connect: {
       timeout: o.connectTimeoutMs,
-      lookup: ((hostname: string, opts: { all?: boolean } | number, cb: (...args: unknown[]) => void) => {
-        const pin = pins.get(hostname.toLowerCase())?.addresses;
-        if (!pin || pin.length === 0) {
-          const err = Object.assign(new Error(`no checked address pinned for ${hostname}`), { code: 'ENOTPINNED' });
-          return cb(err);
-        }
-        if (typeof opts === 'object' && opts?.all) cb(null, pin.map((a) => ({ address: a.address, family: a.family })));
-        else cb(null, pin[0]!.address, pin[0]!.family);
-      }) as unknown as LookupFunction,
+      lookup: pinnedLookup((host) => pins.get(host)?.addresses),
     },
   });
 
   async function resolveHop(url: URL): Promise<ResolvedAddress[]> {
-    const host = url.hostname;
-    const literal = host.startsWith('[') ? host.slice(1, -1) : host;
-    const asLiteral = checkAddress(literal, o.allowPrivate, allowAddresses);
-    if (asLiteral.ok) return [{ address: asLiteral.address, family: asLiteral.family }];
-    if (asLiteral.reason === 'blocked_address') throw new HopFailure('blocked-address', asLiteral.detail);
-    let addresses: ResolvedAddress[];
-    try {
-      addresses = await d.lookup(host);
-    } catch (err) {
-      throw new HopFailure('dns-error', `${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    if (addresses.length === 0) throw new HopFailure('dns-error', `${host}: no addresses`);
-    // Refuse the host if any of its addresses is refused: we cannot know which one a later hop would get.
-    for (const a of addresses) {
-      const c = checkAddress(a.address, o.allowPrivate, allowAddresses);
-      if (!c.ok) throw new HopFailure('blocked-address', `${host} -> ${c.detail}`);
-    }
-    return addresses;
+    const r = await resolveChecked(url, { allowPrivate: o.allowPrivate, allowAddresses }, d.lookup);
+    if (!r.ok) throw new HopFailure(r.status, r.detail);
+    return r.addresses;
   }
 
   function classifyError(err: unknown, deadline: AbortSignal, external: AbortSignal | undefined): HopFailure {

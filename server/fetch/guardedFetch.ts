@@ -3,21 +3,16 @@
 // (unless allowPrivate), the socket connects to the checked address (no second lookup), at most 5
 // redirects, the project's User-Agent, and the agent's bandwidth cap on the body. The WAT reader uses it
 // through the fetch signature it already takes.
-import { lookup as dnsLookup } from 'node:dns/promises';
-import type { LookupFunction } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { checkAddress } from '../../shared/net/address.ts';
-import { USER_AGENT, type ResolvedAddress } from './fetcher.ts';
+import { USER_AGENT } from './fetcher.ts';
 import type { TokenBucket } from './limits.ts';
+import { pinnedLookup, resolveChecked, type AddressPolicy, type Lookup } from './resolve.ts';
 
-export interface GuardedFetchOptions {
-  allowPrivate?: boolean;
-  /** Exact addresses exempt from the policy (tests: loopback hosts that stand for public ones). */
-  allowAddresses?: ReadonlySet<string>;
+export interface GuardedFetchOptions extends AddressPolicy {
   /** Shared with the image fetcher so that one cap covers all of the agent's downloads. */
   bucket?: TokenBucket | null;
   maxRedirects?: number;
-  lookup?: (hostname: string) => Promise<ResolvedAddress[]>;
+  lookup?: Lookup;
 }
 
 /** Thrown for a refused address; `code` lets callers report it as permanent. */
@@ -28,37 +23,16 @@ export class BlockedAddressError extends Error {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 export function createGuardedFetch(opts: GuardedFetchOptions = {}): typeof fetch {
-  const lookup = opts.lookup ?? ((host: string) => dnsLookup(host, { all: true, verbatim: true }) as Promise<ResolvedAddress[]>);
   const maxRedirects = opts.maxRedirects ?? 5;
-
-  async function checkedAddresses(url: URL): Promise<ResolvedAddress[]> {
-    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const literal = checkAddress(host, opts.allowPrivate, opts.allowAddresses);
-    if (literal.ok) return [{ address: literal.address, family: literal.family }];
-    if (literal.reason === 'blocked_address') throw new BlockedAddressError(literal.detail);
-    const addresses = await lookup(host);
-    if (addresses.length === 0) throw new Error(`${host}: no addresses`);
-    for (const a of addresses) {
-      const c = checkAddress(a.address, opts.allowPrivate, opts.allowAddresses);
-      if (!c.ok) throw new BlockedAddressError(`${host} -> ${c.detail}`);
-    }
-    return addresses;
-  }
 
   const guarded = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     let url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     for (let hop = 0; ; hop++) {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`refusing ${url.protocol} URL`);
-      const pinned = await checkedAddresses(url);
-      const agent = new Agent({
-        connections: 1,
-        connect: {
-          lookup: ((_host: string, o: { all?: boolean } | number, cb: (...args: unknown[]) => void) => {
-            if (typeof o === 'object' && o?.all) cb(null, pinned.map((a) => ({ address: a.address, family: a.family })));
-            else cb(null, pinned[0]!.address, pinned[0]!.family);
-          }) as unknown as LookupFunction,
-        },
-      });
+      const resolved = await resolveChecked(url, opts, opts.lookup);
+      if (!resolved.ok) throw resolved.status === 'blocked-address' ? new BlockedAddressError(resolved.detail) : new TypeError(resolved.detail);
+      const pinned = resolved.addresses;
+      const agent = new Agent({ connections: 1, connect: { lookup: pinnedLookup(() => pinned) } });
       const headers: Record<string, string> = {};
       new Headers(init.headers).forEach((v, k) => (headers[k] = v));
       headers['user-agent'] = USER_AGENT;

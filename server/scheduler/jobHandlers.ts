@@ -59,8 +59,10 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
   socket.on('job:complete', handle(socket, log, 'job:complete', Complete, async (m): Promise<CompleteAck | AckFailure> => {
     const worker = socket.data.worker;
     if (!worker) return NOT_READY;
-    const cachedKind = leaseKinds.get(m.leaseId);
-    const kindName = cachedKind ?? (await findLease(db, m.leaseId, worker.id))?.kind;
+    // The database row is read at most once: when the kind is not cached here, or to check the payload.
+    let lease: Awaited<ReturnType<typeof findLease>> | undefined;
+    const leaseRow = async () => (lease === undefined ? (lease = await findLease(db, m.leaseId, worker.id)) : lease);
+    const kindName = leaseKinds.get(m.leaseId) ?? (await leaseRow())?.kind;
     if (!kindName) return LEASE_LOST(m.leaseId);
     const kind = JOB_KINDS[kindName];
     if (!kind) return failure('internal', `job kind '${kindName}' is unknown to this coordinator`);
@@ -70,10 +72,10 @@ export function registerJobHandlers(socket: CoordinatorSocket, deps: Deps): void
     }
     // A result must answer the job it claims to answer: a worker may not report pairs it was never sent.
     if (kind.answers) {
-      const lease = await findLease(db, m.leaseId, worker.id);
-      if (!lease) return LEASE_LOST(m.leaseId);
-      const payload = kind.payload.safeParse(lease.payload);
-      if (!payload.success) return failure('internal', `the stored ${kindName} job ${lease.jobId} no longer parses; it cannot be checked`);
+      const row = await leaseRow();
+      if (!row) return LEASE_LOST(m.leaseId);
+      const payload = kind.payload.safeParse(row.payload);
+      if (!payload.success) return failure('internal', `the stored ${kindName} job ${row.jobId} no longer parses; it cannot be checked`);
       const problem = kind.answers(payload.data, parsed.data);
       if (problem) return failure('bad_request', `result of a ${kindName} job: ${problem}`);
     }

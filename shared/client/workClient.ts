@@ -138,9 +138,14 @@ export class WorkClient {
 
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** A delay spread over [d, 2d), so that clients that lost the same coordinator do not come back together. */
+  private spreadDelay(): number {
+    return (this.opts.serverDisconnectDelayMs ?? 3_000) * (1 + Math.random());
+  }
+
   private scheduleReconnect(socket: ClientSocket): void {
     if (this.reconnectTimer) return;
-    const delay = (this.opts.serverDisconnectDelayMs ?? 3_000) * (1 + Math.random());
+    const delay = this.spreadDelay();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       if (this.socket !== socket || socket.connected || this.state === 'refused' || this.state === 'stopping') return;
@@ -164,7 +169,7 @@ export class WorkClient {
       if (socket.connected) {
         setTimeout(() => {
           if (this.socket === socket && socket.connected && !this.helloDone && this.state !== 'stopping') void this.onConnect();
-        }, (this.opts.serverDisconnectDelayMs ?? 3_000) * (1 + Math.random()));
+        }, this.spreadDelay());
       }
       return;
     }

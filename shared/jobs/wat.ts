@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PAGE_URL_CHARS } from '../wat/candidates.ts';
 import type { JobKind } from './kind.ts';
 
 /**
@@ -18,7 +19,7 @@ export type WatPayload = z.infer<typeof WatPayload>;
 export const WatCandidate = z.object({
   url: z.string().min(1).max(2048),
   alt: z.string().min(1).max(2000),
-  pageUrl: z.string().max(8192), // MAX_PAGE_URL_CHARS (shared/wat/candidates.ts)
+  pageUrl: z.string().max(MAX_PAGE_URL_CHARS),
   language: z.string().max(8),
   languageScore: z.number().min(0).max(1),
 });

@@ -160,7 +160,7 @@ export function htmlMetadataOf(wat: unknown): { Head?: { Base?: unknown }; Links
   return html && typeof html === 'object' ? (html as { Head?: { Base?: unknown }; Links?: unknown }) : null;
 }
 
-/** Longest page URL a candidate keeps (the WAT result schema's limit). The page URL is provenance only, so a
+/** Longest page URL a candidate keeps (the WAT result schema's limit too). The page URL is provenance only, so a
  * longer one is left out (empty) rather than failing the whole job's result or being stored cut. */
 export const MAX_PAGE_URL_CHARS = 8192;
 

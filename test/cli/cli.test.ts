@@ -1,25 +1,16 @@
 // The one command-line entry: help for every command, exit codes, and serve's settings (defaults, the
 // environment, flags over the environment).
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../server/cli/commands.ts';
 import { configFromEnv } from '../../server/config.ts';
+import { CLI, runCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/net.ts';
 
-const CLI = join(import.meta.dirname, '../../server/cli/crawlswarm.mjs');
-const run = async (args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
+const run = runCli;
 
 describe('crawlswarm CLI', () => {
   it('--help lists every command; each command has its own --help', async () => {

@@ -49,6 +49,7 @@ describe('page counters from worker events', () => {
     expect(s.problems).toEqual([{ code: 'model_mismatch', message: 'An image batch (URL job) did not complete: this tab has another CLIP model than the job asks for (model_mismatch).', times: 2 }]);
     // an unknown code still reads as a sentence, with the code kept for a bug report
     expect(jobFailureText('wat', 'weird_thing: detail')).toBe('A crawl file (WAT job) did not complete: something went wrong (weird_thing).');
+    expect(jobFailureText('wat', 'source_network_error')).toBe('A crawl file (WAT job) did not complete: the download failed (network) (source_network_error).');
     for (let i = 0; i < 20; i++) s = applyEvent(s, { type: 'problem', code: `p${i}`, message: `problem ${i}` }, spec);
     expect(s.problems).toHaveLength(MAX_PROBLEMS);
     expect(s.problems[0]!.code).toBe('p19');

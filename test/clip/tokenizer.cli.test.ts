@@ -1,22 +1,9 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
 
-const root = join(import.meta.dirname, '../..');
-const bin = join(root, 'server/cli/crawlswarm.mjs');
-const run = promisify(execFile);
-
-async function tokenize(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, 'tokenize', ...args], { cwd: root });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const tokenize = (...args: string[]) => runCli(['tokenize', ...args]);
 
 describe('crawlswarm tokenize', () => {
   it('--json prints exactly the id arrays, one line per text', async () => {

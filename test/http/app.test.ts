@@ -3,14 +3,13 @@
 // CORS flag deciding whether browsers may take them.
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { io as connect, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '../../server/coordinator.ts';
 import { CROSS_ORIGIN_FEATURE } from '../../shared/jobs/url.ts';
 import { CreditResponse, LeaderboardResponse, StatsResponse } from '../../shared/protocol/http.ts';
 import { enqueueJobs } from '../../server/db/queries/enqueueJobs.ts';
-import { PROTOCOL_VERSION } from '../../shared/protocol/version.ts';
-import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
+import { openSocket, registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 const CACHE_MS = 400;
@@ -104,9 +103,8 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
 
     const { token } = await registerVolunteer(coord.url, `http-${backend}`);
     const claim = async (features: string[]) => {
-      const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
+      const s = await openSocket(coord.url, token);
       sockets.push(s);
-      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
       await s.emitWithAck('hello', { sessionId: randomUUID(), kind: features.length ? 'node' : 'browser', capabilities: { jobKinds: ['wat'], features, maxJobs: 8 } });
       const got = await s.emitWithAck('job:request', { max: 8 });
       return (got.jobs as { payload: { url: string } }[]).map((j) => j.payload.url).sort();
@@ -129,9 +127,8 @@ describe.each(dbBackends())('coordinator HTTP on %s', (backend) => {
     });
     /** Claims every queued url job on a fresh socket and completes it with all its images scored. */
     const work = async (token: string) => {
-      const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
+      const s = await openSocket(coord.url, token);
       sockets.push(s);
-      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
       await s.emitWithAck('hello', { sessionId: randomUUID(), kind: 'node', capabilities: { jobKinds: ['url'], features: [CROSS_ORIGIN_FEATURE], maxJobs: 8 } });
       const got = await s.emitWithAck('job:request', { max: 8 });
       for (const j of got.jobs as { leaseId: string; payload: { items: unknown[] } }[]) {

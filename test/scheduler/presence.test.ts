@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { io as connect } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '../../server/coordinator.ts';
 import { StatsResponse } from '../../shared/protocol/http.ts';
-import { PROTOCOL_VERSION } from '../../shared/protocol/version.ts';
-import { registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
+import { openSocket, registerVolunteer, startTestCoordinator } from '../helpers/coordinator.ts';
 import { dbBackends, openTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 const HEARTBEAT_MS = 200; // "online" means seen within three heartbeats: 600 ms here
@@ -26,11 +24,7 @@ describe.each(dbBackends())('worker presence on %s', (backend) => {
 
   it('an idle connected worker stays online long after its hello; a closed one drops out', async () => {
     const { token } = await registerVolunteer(coord.url, `presence-${backend}`);
-    const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', () => resolve());
-      s.once('connect_error', reject);
-    });
+    const s = await openSocket(coord.url, token);
     expect(await s.emitWithAck('hello', { sessionId: randomUUID(), kind: 'browser', capabilities: { jobKinds: ['noop'] } })).toMatchObject({ ok: true });
     expect(await online()).toEqual({ browser: 1, node: 0 });
     // Three online windows without a message from the client.
@@ -45,8 +39,7 @@ describe.each(dbBackends())('worker presence on %s', (backend) => {
     const { token } = await registerVolunteer(coord.url, `presence2-${backend}`);
     const sessionId = randomUUID();
     const open = async () => {
-      const s = connect(coord.url, { auth: { token, protocol: PROTOCOL_VERSION, clientVersion: '0.1.0' }, forceNew: true, reconnection: false, transports: ['websocket'] });
-      await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
+      const s = await openSocket(coord.url, token);
       expect(await s.emitWithAck('hello', { sessionId, kind: 'node', capabilities: { jobKinds: ['noop'] } })).toMatchObject({ ok: true });
       return s;
     };

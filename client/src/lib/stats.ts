@@ -153,6 +153,7 @@ const JOB_WORDS: Record<string, string> = { wat: 'A crawl file (WAT job)', url: 
 /** Why a job did not complete, in words a volunteer can act on; codes not listed fall back to a generic line. */
 const FAILURE_WORDS: Record<string, string> = {
   network_error: 'the download failed (network)',
+  blocked_address: 'the file is on a private network address, which this tab never fetches',
   http_error: 'the server refused the download',
   unreachable: 'the server could not be reached',
   truncated_gzip: 'the file ended early',
@@ -173,7 +174,8 @@ const FAILURE_WORDS: Record<string, string> = {
 
 export function jobFailureText(kind: string, reason: string): string {
   const code = reason.split(':')[0]!.trim();
-  const words = FAILURE_WORDS[code] ?? 'something went wrong';
+  // WAT jobs prefix their download's reasons with `source_` (source_network_error): the same words apply
+  const words = FAILURE_WORDS[code] ?? FAILURE_WORDS[code.replace(/^source_/, '')] ?? 'something went wrong';
   return `${JOB_WORDS[kind] ?? `A ${kind} job`} did not complete: ${words} (${code}).`;
 }
 
