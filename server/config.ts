@@ -33,6 +33,8 @@ export interface CoordinatorConfig {
   maxMessageBytes?: number;
   /** How long one GET /api/leaderboard answer is reused (default 30 s). */
   leaderboardCacheMs?: number;
+  /** How long close() lets HTTP requests still running finish before cutting them (default 5 s). */
+  shutdownGraceMs?: number;
 }
 
 function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

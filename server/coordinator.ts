@@ -23,6 +23,8 @@ import { markWorkersSeen } from './db/queries/markWorkersSeen.ts';
 import { runPackerOnce } from './packer.ts';
 import { runTransitionerOnce } from './transitioner.ts';
 
+const SHUTDOWN_GRACE_MS = 5_000;
+
 export interface Coordinator {
   deps: Deps;
   io: CoordinatorServer;
@@ -43,11 +45,15 @@ export async function startCoordinator(
   const deps: Deps = { db, clock: opts.clock ?? systemClock, log: opts.log, config };
   const model = createModelProvider(config.modelDir);
   const http = createServer(createApp(deps, model));
+  let closing = false;
   const io: CoordinatorServer = new Server(http, {
     // WAT results are the largest messages; clients check theirs against the same limit before sending.
     maxHttpBufferSize: config.maxMessageBytes ?? MAX_MESSAGE_BYTES,
     pingInterval: 10_000,
     pingTimeout: 10_000,
+    // Once closing, a client reconnecting over a keep-alive connection that is still open must not get a
+    // new session (and a lease) from a coordinator that is going away.
+    allowRequest: (_req, done) => done(closing ? 'coordinator shutting down' : null, !closing),
   });
   installAuth(io, deps);
   // writes still running when a socket drops; close() waits for them before the database goes away
@@ -109,9 +115,22 @@ export async function startCoordinator(
       io.emit('job:available', { kinds });
     },
     async close() {
+      closing = true;
       await Promise.all(loops.map((l) => l.stop()));
       io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      // http.close() only drops connections idle at that instant: a keep-alive connection busy then (a
+      // model download, a page's poll) would hold it for its keep-alive time after each request, and a
+      // client polling faster than that would hold it forever. Idle ones are dropped as they appear;
+      // after the grace period the rest are cut.
+      const closed = new Promise<void>((resolve) => io.close(() => resolve()));
+      const sweep = setInterval(() => http.closeIdleConnections(), 200);
+      const cut = setTimeout(() => http.closeAllConnections(), config.shutdownGraceMs ?? SHUTDOWN_GRACE_MS);
+      try {
+        await closed;
+      } finally {
+        clearInterval(sweep);
+        clearTimeout(cut);
+      }
       await Promise.allSettled([...pending]);
       if (!opts.db) await db.close();
     },

@@ -12,6 +12,7 @@ import { manifestHash } from '../../shared/clip/manifest.ts';
 import { startTestCoordinator } from '../helpers/coordinator.ts';
 import { startFixtureWeb } from '../helpers/fixtureWeb.ts';
 import { buildTinyModel } from '../helpers/models.ts';
+import { within } from '../helpers/wait.ts';
 import { buildPage, launchChromium, startRig, watchErrors, type PageRig } from './harness.ts';
 
 let clientDir: string;
@@ -26,21 +27,23 @@ let errors: string[];
 const shasOf = (m: ClipManifest) => m.variants.flatMap((v) => [v.vision.sha256, v.text.sha256]);
 
 function cachedKeys(): Promise<string[]> {
-  return page.evaluate(
+  return within('reading the IndexedDB keys', 20_000, page.evaluate(
     () =>
       new Promise<string[]>((resolve, reject) => {
         const open = indexedDB.open('crawlswarm-models');
         open.onerror = () => reject(open.error);
+        open.onblocked = () => reject(new Error('IndexedDB open blocked'));
         open.onsuccess = () => {
           const tx = open.result.transaction('files', 'readonly');
           const req = tx.objectStore('files').getAllKeys();
+          req.onerror = () => reject(req.error);
           req.onsuccess = () => {
             resolve(req.result.map(String));
             open.result.close();
           };
         };
       }),
-  );
+  ));
 }
 
 async function startAndWaitModel(url: string): Promise<string> {
@@ -90,8 +93,8 @@ describe('model update', () => {
     // Same database, same port, another model.
     await page.goto('about:blank');
     const port = Number(new URL(rig.coordinator.url).port);
-    await rig.coordinator.close();
-    second = await startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir: modelDirs[1]!, heartbeatMs: 2_000 } });
+    await within('closing the first coordinator', 20_000, rig.coordinator.close());
+    second = await within('starting the second coordinator', 20_000, startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir: modelDirs[1]!, heartbeatMs: 2_000 } }));
     expect(second.url).toBe(rig.coordinator.url);
     const text = await startAndWaitModel(second.url);
     expect(text).toContain('downloaded');
@@ -104,11 +107,11 @@ describe('model update', () => {
 
   it('switches models without a reload when a job asks for the coordinator\'s new one', async () => {
     // The page stays open on the second coordinator (model 2); the coordinator restarts cleanly with model 1.
-    await page.waitForFunction(() => document.querySelector('[data-testid="connection"]')?.textContent?.includes('Connected'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="connection"]')?.textContent?.includes('Connected'), undefined, { timeout: 30_000 });
     const port = Number(new URL(second!.url).port);
-    await second!.close();
-    second = await startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir: modelDirs[0]!, heartbeatMs: 2_000 } });
-    const web = await startFixtureWeb({ hosts: [{ ip: '127.0.0.2', cors: true }] });
+    await within('closing the second coordinator', 20_000, second!.close());
+    second = await within('restarting with model 1', 20_000, startTestCoordinator(rig.db.db, { config: { port, clientDir, modelDir: modelDirs[0]!, heartbeatMs: 2_000 } }));
+    const web = await within('starting the fixture web', 20_000, startFixtureWeb({ hosts: [{ ip: '127.0.0.2', cors: true }] }));
     try {
       const hash = await manifestHash(manifests[0]!);
       const [job] = await enqueueJobs(rig.db.db, [{ kind: 'url', payload: { model: { id: manifests[0]!.id, hash }, items: [{ id: 1, url: web.urlFor(0, '/images/skimage-coffee.png'), alt: 'a cup of coffee', language: 'en' }] } }]);
@@ -116,16 +119,16 @@ describe('model update', () => {
       const until = Date.now() + 60_000;
       let state = '';
       while (state !== 'completed' && Date.now() < until) {
-        [{ state = '' } = {}] = await rig.db.db.rows<{ state: string }>(sql`select state from jobs where id = ${job}`);
+        [{ state = '' } = {}] = await within('reading the job state', 10_000, rig.db.db.rows<{ state: string }>(sql`select state from jobs where id = ${job}`));
         await new Promise((r) => setTimeout(r, 200));
       }
-      expect(state).toBe('completed');
-      expect(await page.getByTestId('problems').textContent()).toContain('switched to the model');
+      expect(state, `job state; the page says: ${await page.locator('main').textContent({ timeout: 5_000 }).catch(() => '?')}`).toBe('completed');
+      expect(await page.getByTestId('problems').textContent({ timeout: 10_000 })).toContain('switched to the model');
       const keys = await cachedKeys();
       expect(keys.length).toBeGreaterThan(0);
       expect(keys.every((k) => shasOf(manifests[0]!).includes(k))).toBe(true);
     } finally {
-      await web.close();
+      await within('closing the fixture web', 20_000, web.close());
     }
     expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e))).toEqual([]);
   });
