@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCoordinator } from '../helpers/coordinator.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { within } from '../helpers/wait.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -22,14 +23,10 @@ async function openRaw(url: string): Promise<Socket> {
   return sock;
 }
 
-/** Resolves with the milliseconds close() took, or rejects when it takes longer than `ms`. */
+/** The milliseconds close() took; throws when it takes longer than `ms`. */
 async function timedClose(close: () => Promise<void>, ms: number): Promise<number> {
   const t0 = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    close(),
-    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`close() still waiting after ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
+  await within('close()', ms, close());
   return performance.now() - t0;
 }
 
