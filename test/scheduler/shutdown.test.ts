@@ -1,11 +1,11 @@
 // Coordinator.close() must finish whatever its HTTP clients do: a restart (or SIGTERM) that waits for a
-// page's keep-alive connection would never come back. This was a CI hang: a tab polling over one
-// keep-alive connection kept http.close() waiting, because Node only drops connections idle at that instant.
+// page's keep-alive connection would never come back. Node's http.close() only drops connections idle at
+// that instant, and engine.io would still open sessions over the others (the likely cause of a CI hang).
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCoordinator } from '../helpers/coordinator.ts';
 import { openTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { within } from '../helpers/wait.ts';
+import { until, within } from '../helpers/wait.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -70,9 +70,7 @@ describe('coordinator shutdown', () => {
     expect(ended).toBe(true);
     sock.destroy();
   });
-});
 
-describe('coordinator shutdown, new sessions', () => {
   it('refuses a socket.io handshake that arrives over an old connection while closing', async () => {
     const coord = await startTestCoordinator(t.db, { config: { shutdownGraceMs: 2_000 } });
     const holder = await openRaw(coord.url);
@@ -83,8 +81,7 @@ describe('coordinator shutdown, new sessions', () => {
     await new Promise((r) => setTimeout(r, 100));
     const closing = coord.close();
     late.write('GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n');
-    const end = Date.now() + 1_500;
-    while (!reply.includes('\r\n\r\n') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await until('the handshake answer', () => reply.includes('\r\n\r\n'), 1_500);
     expect(reply).toMatch(/^HTTP\/1\.1 403/);
     expect(reply).toContain('coordinator shutting down');
     await closing;
